@@ -64,7 +64,7 @@ build/dash/.git/HEAD:
 
 venv: $(UV) build/dash/.git/HEAD
 	$(call make_venv,.venv,$(PY312),requirements/lock-py312.txt,-e build/dash)
-	$(UV) pip install -q --python .venv/bin/python black==22.3.0 flake8==7.0.0 pylint==3.0.3
+	$(UV) pip install -q --python .venv/bin/python pylint==3.0.3
 
 venv-py39: $(UV) build/dash/.git/HEAD
 	@test -n "$(PY39)" || { echo "no Python 3.9 under $(PYENV_ROOT)/versions"; exit 1; }
@@ -83,9 +83,11 @@ lock: $(UV) build/dash/.git/HEAD
 	cd requirements && ../$(UV) pip compile -q --no-header --python-version 3.12 pr-test.in -o lock-py312.txt
 	cd requirements && ../$(UV) pip compile -q --no-header --python-version 3.9 pr-test.in -o lock-py39.txt
 
-lint: .venv/bin/python
-	cd build/dash && ../../.venv/bin/black --check $(PR_DASH_FILES) tests/backend_tests
-	cd build/dash && ../../.venv/bin/flake8 --config ../../$(LINT_CFG)/.flake8 $(PR_DASH_FILES) tests/backend_tests
+# black 22.3.0 fails on several files under uvloop (installed with uvicorn), so
+# black and flake8 run from the tools venv; pylint needs dash importable.
+lint: .venv/bin/python $(UV)
+	cd build/dash && ../tools/bin/black --check $(PR_DASH_FILES) tests/backend_tests
+	cd build/dash && ../tools/bin/flake8 --config ../../$(LINT_CFG)/.flake8 $(PR_DASH_FILES) tests/backend_tests
 	cd build/dash && ../../.venv/bin/pylint --rcfile=../../$(LINT_CFG)/.pylintrc $(PR_DASH_FILES)
 	cd build/dash && ../../.venv/bin/pylint tests/backend_tests -d all -e C0410,C0413,W0109 --rcfile=../../$(LINT_CFG)/.pylintrc
 

@@ -330,9 +330,11 @@ class ReapingProxy:
                     sock.setsockopt(
                         socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                     )
-                    sock.close()
+                    # shutdown() wakes the pump thread blocked in recv()
+                    sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+                sock.close()
 
     def close(self):
         self.listener.close()

@@ -303,7 +303,9 @@ class ReapingProxy:
                 upstream = socket.create_connection((HOST, self.target))
                 self.pairs.append((client, upstream))
                 for a, b in ((client, upstream), (upstream, client)):
-                    threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+                    threading.Thread(
+                        target=self._pump, args=(a, b), daemon=True
+                    ).start()
         except OSError:
             return
 
@@ -504,7 +506,9 @@ class OperatorView(logging.Handler):
             return [r for r in self.records if r.levelno >= level]
 
     def lines(self, level=logging.WARNING):
-        return [f"{r.levelname} {r.name}: {r.getMessage()}" for r in self.at_least(level)]
+        return [
+            f"{r.levelname} {r.name}: {r.getMessage()}" for r in self.at_least(level)
+        ]
 
 
 def problems(view, stderr):

@@ -108,7 +108,7 @@ chromedriver:
 # so that the installed package is what is tested.  $(1)=venv $(2)=scratch dir
 define run_tests
 	rm -rf $(2) && mkdir -p $(2) && cp -R tests $(2)/tests
-	cd $(2) && timeout 1200 $(CURDIR)/$(1)/bin/python -m pytest --headless --nopercyfinalize -p no:cacheprovider $(PYTEST_ARGS) tests/backend_tests
+	cd $(2) && DASH_TEST_CHROMEPATH=$$(command -v chromium) timeout 1200 $(CURDIR)/$(1)/bin/python -m pytest --headless --nopercyfinalize -p no:cacheprovider $(PYTEST_ARGS) tests/backend_tests
 endef
 
 test: chromedriver

@@ -195,6 +195,33 @@ def test_wsdc023_disconnect_event_never_comes(backend):
     assert view.lines(logging.WARNING) == []
 
 
+# FastAPI only: Quart's own final close (outside dash) meets the same error.
+@pytest.mark.parametrize("backend", ["fastapi"])
+def test_wsdc025_server_closed_before_the_app_knew(backend):
+    """uvicorn closes the connection itself on a ping timeout; the app's next
+    send raises RuntimeError("Unexpected ASGI message 'websocket.send', after
+    sending 'websocket.close'.") before the disconnect reaches it. That is a
+    gone client: quiet, and the connection ends. (Seen under websockets-sansio
+    with a half-open peer.)
+    """
+    app, _ = make_app(backend)
+    closed = RuntimeError(
+        "Unexpected ASGI message 'websocket.send', after sending 'websocket.close'."
+    )
+    fake = FakeServer(
+        fail=lambda m: closed if m["type"] != "websocket.accept" else None
+    )
+
+    async def client(fake):
+        fake.push(callback_request("fast"))
+        await fake.failed.wait()
+
+    (raised, ended), view = run_app(app, fake, client)
+    assert ended, "the connection outlived a server-side close"
+    assert raised is None, f"the app raised to the server: {raised!r}"
+    assert view.lines(logging.WARNING) == []
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_wsdc024_send_fails_for_another_reason(backend):
     """A send that fails for a reason other than a gone client is a bug: it

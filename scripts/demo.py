@@ -38,6 +38,7 @@ def failing(row):
     expected = EXPECTED_CODE.get(row["scenario"])
     return bool(
         row["error_lines"]
+        or row["tracebacks"]
         or row["tasks_left"]
         or not row["serves_new_client"]
         or (expected is not None and row["close_code"] != expected)

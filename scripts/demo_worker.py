@@ -12,7 +12,9 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "backend_tests"))
+sys.path.insert(
+    0, os.path.join(os.path.dirname(__file__), "..", "tests", "backend_tests")
+)
 
 # pylint: disable=wrong-import-position
 from ws_disconnect_support import (  # noqa: E402

@@ -76,13 +76,19 @@ def responses(message):
     )
 
 
-def run_app(app, fake, script, timeout=3):
-    """Run the app on ``fake`` while ``script(fake)`` plays the client.
+def run_app(app, fail, script, timeout=3):
+    """Run the app on a ``FakeServer(fail)`` while ``script(fake)`` plays
+    the client. The fake is made on the loop: Python 3.9 binds asyncio
+    primitives to a loop when they are created.
 
-    Returns (what the app raised or None, whether it ended in time).
+    Returns ((what the app raised or None, whether it ended in time), the
+    operator's view, the fake).
     """
+    made = []
 
     async def main():
+        fake = FakeServer(fail)
+        made.append(fake)
         call = asyncio.ensure_future(app.server(dict(SCOPE), fake.receive, fake.send))
         await script(fake)
         done, _ = await asyncio.wait({call}, timeout=timeout)
@@ -99,7 +105,7 @@ def run_app(app, fake, script, timeout=3):
     with OperatorView() as view:
         outcome = asyncio.run(main())
         gc.collect()
-    return outcome, view
+    return outcome, view, made[0]
 
 
 def disconnect_on_response(message):
@@ -115,14 +121,14 @@ def test_wsdc020_send_to_a_closing_transport(backend):
     disconnect event follows. Fails on 4.2.0rc1; 4.4.1's sender fixed it.
     """
     app, _ = make_app(backend)
-    fake = FakeServer(fail=disconnect_on_response)
+    fail = disconnect_on_response
 
     async def client(fake):
         fake.push(callback_request("fast"))
         await fake.failed.wait()
         fake.disconnect()
 
-    (raised, ended), view = run_app(app, fake, client)
+    (raised, ended), view, fake = run_app(app, fail, client)
     assert ended, "the connection did not end after its client went away"
     assert raised is None, f"the app raised to the server: {raised!r}"
     assert view.lines(logging.WARNING) == []
@@ -137,7 +143,7 @@ def test_wsdc021_send_after_the_close_was_sent(backend):
     Fails on 4.2.0rc1; 4.4.1's sender fixed it.
     """
     app, _ = make_app(backend)
-    fake = FakeServer(fail=disconnect_on_response)
+    fail = disconnect_on_response
 
     async def client(fake):
         fake.push(callback_request("fast", 1))
@@ -145,7 +151,7 @@ def test_wsdc021_send_after_the_close_was_sent(backend):
         await fake.failed.wait()
         fake.disconnect()
 
-    (raised, ended), view = run_app(app, fake, client)
+    (raised, ended), view, fake = run_app(app, fail, client)
     assert ended, "the connection did not end after its client went away"
     assert raised is None, f"the app raised to the server: {raised!r}"
     assert view.lines(logging.WARNING) == []
@@ -160,7 +166,7 @@ def test_wsdc022_receive_after_the_socket_closed(backend):
     Fails on 4.4.1 (FastAPI).
     """
     app, _ = make_app(backend)
-    fake = FakeServer(fail=disconnect_on_response)
+    fail = disconnect_on_response
 
     async def client(fake):
         fake.push(callback_request("fast", 1))
@@ -168,7 +174,7 @@ def test_wsdc022_receive_after_the_socket_closed(backend):
         fake.push(callback_request("fast", 2))
         fake.disconnect()
 
-    (raised, ended), view = run_app(app, fake, client)
+    (raised, ended), view, fake = run_app(app, fail, client)
     assert ended, "the connection did not end after its client went away"
     assert raised is None, f"the app raised to the server: {raised!r}"
     assert view.lines(logging.WARNING) == []
@@ -181,14 +187,14 @@ def test_wsdc023_disconnect_event_never_comes(backend):
     on the failed send alone. Fails on 4.4.1 (the handler waits forever).
     """
     app, probe = make_app(backend)
-    fake = FakeServer(fail=disconnect_on_response)
+    fail = disconnect_on_response
 
     async def client(fake):
         fake.push(callback_request("async"))
         fake.push(callback_request("fast"))
         await fake.failed.wait()
 
-    (raised, ended), view = run_app(app, fake, client)
+    (raised, ended), view, fake = run_app(app, fail, client)
     assert ended, "the connection outlived a send that found its client gone"
     assert raised is None, f"the app raised to the server: {raised!r}"
     assert "async" in probe.started
@@ -208,15 +214,15 @@ def test_wsdc025_server_closed_before_the_app_knew(backend):
     closed = RuntimeError(
         "Unexpected ASGI message 'websocket.send', after sending 'websocket.close'."
     )
-    fake = FakeServer(
-        fail=lambda m: closed if m["type"] != "websocket.accept" else None
-    )
+
+    def fail(message):
+        return closed if message["type"] != "websocket.accept" else None
 
     async def client(fake):
         fake.push(callback_request("fast"))
         await fake.failed.wait()
 
-    (raised, ended), view = run_app(app, fake, client)
+    (raised, ended), view, fake = run_app(app, fail, client)
     assert ended, "the connection outlived a server-side close"
     assert raised is None, f"the app raised to the server: {raised!r}"
     assert view.lines(logging.WARNING) == []
@@ -229,15 +235,15 @@ def test_wsdc024_send_fails_for_another_reason(backend):
     renderer reconnects. Fails on 4.4.1 (silent, connection hangs).
     """
     app, _ = make_app(backend)
-    fake = FakeServer(
-        fail=lambda m: TypeError("not serializable") if responses(m) else None
-    )
+
+    def fail(message):
+        return TypeError("not serializable") if responses(message) else None
 
     async def client(fake):
         fake.push(callback_request("fast"))
         await fake.failed.wait()
 
-    (raised, ended), view = run_app(app, fake, client)
+    (raised, ended), view, fake = run_app(app, fail, client)
     assert ended, "a failing send left the connection hanging"
     assert raised is None, f"the app raised to the server: {raised!r}"
     errors = view.at_least(logging.ERROR)

@@ -46,7 +46,10 @@ def wait_until(predicate, timeout, interval=0.01):
 
 
 class Probe:
-    """Lets a test see inside the app's callbacks (thread-safe)."""
+    """Lets a test see inside the app's callbacks (thread-safe).
+
+    ``saw_shutdown[name]`` is when (time.monotonic) the callback saw
+    ``ws.is_shutdown``."""
 
     def __init__(self):
         self.started = {}
@@ -65,7 +68,7 @@ def make_app(backend):
     """A Dash app whose WebSocket callbacks block until released or shut down."""
     app = Dash(__name__, backend=backend, websocket_callbacks=True)
     probe = Probe()
-    names = ["sync", "async", "get-props", "stream", "fast"]
+    names = ["sync", "async", "get-props", "stream", "fast", "afast"]
     app.layout = html.Div(
         [html.Button(id=f"{name}-btn") for name in names]
         + [html.Div(id=f"{name}-out") for name in names]
@@ -82,7 +85,7 @@ def make_app(backend):
         ws = ctx.websocket
         while not probe.release.wait(0.01):
             if ws.is_shutdown:
-                probe.saw_shutdown["sync"] = True
+                probe.saw_shutdown["sync"] = time.monotonic()
                 break
         return f"sync {n_clicks}"
 
@@ -120,8 +123,17 @@ def make_app(backend):
             step += 1
             set_props("stream-progress", {"children": step})
             time.sleep(0.005)
-        probe.saw_shutdown["stream"] = ws.is_shutdown
+        if ws.is_shutdown:
+            probe.saw_shutdown["stream"] = time.monotonic()
         return f"stream {n_clicks}"
+
+    @app.callback(
+        Output("afast-out", "children"),
+        Input("afast-btn", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    async def afast(n_clicks):
+        return f"afast {n_clicks}"
 
     @app.callback(
         Output("fast-out", "children"),

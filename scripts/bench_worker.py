@@ -38,7 +38,10 @@ def serve():
         except Exception:  # pylint: disable=broad-exception-caught
             return
 
-    app.server.add_api_websocket_route("/echo", echo)
+    # Ahead of dash's catch-all route, which would otherwise take the path.
+    from starlette.routing import WebSocketRoute  # pylint: disable=import-outside-toplevel
+
+    app.server.router.routes.insert(0, WebSocketRoute("/echo", echo))
     server = ServerThread(app, "uvicorn", "websockets-sansio")
     print(server.port, flush=True)
     sys.stdin.read()

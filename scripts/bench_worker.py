@@ -39,7 +39,9 @@ def serve():
             return
 
     # Ahead of dash's catch-all route, which would otherwise take the path.
-    from starlette.routing import WebSocketRoute  # pylint: disable=import-outside-toplevel
+    from starlette.routing import (
+        WebSocketRoute,
+    )  # pylint: disable=import-outside-toplevel
 
     app.server.router.routes.insert(0, WebSocketRoute("/echo", echo))
     server = ServerThread(app, "uvicorn", "websockets-sansio")

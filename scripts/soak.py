@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "backend_tests"))
 from ws_disconnect_support import RawClient, callback_request  # noqa: E402
 
 warnings.simplefilter("ignore", hypothesis_errors.NonInteractiveExampleWarning)
+warnings.simplefilter("ignore", hypothesis_errors.HypothesisDeprecationWarning)
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -86,7 +87,9 @@ def doomed_client(port, tally):
             return
         for _ in range(random.randint(1, 3)):
             client.send_json(
-                callback_request(random.choice(["sync", "async", "stream", "get-props"]))
+                callback_request(
+                    random.choice(["sync", "async", "stream", "get-props"])
+                )
             )
         time.sleep(random.uniform(0, 0.3))
         how = random.choice(["close", "reset", "silent-then-reset", "at-response"])

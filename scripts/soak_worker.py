@@ -64,7 +64,8 @@ def main():
                     {
                         "tasks_left": sum(len(v) for v in left.values()),
                         "tasks": {k: v[:5] for k, v in left.items()},
-                        "rss_growth_mb": (process.memory_info().rss - warm_rss) / 2**20,
+                        "rss_growth_mb": (process.memory_info().rss - warm_rss)
+                        / 2**20,
                         "error_lines": len(errors)
                         + text.count("Traceback")
                         + text.count("Exception in"),

@@ -155,3 +155,29 @@ def test_wsdc043_callback_not_allowed_over_websocket(served, capfd):
     warnings = view.at_least(logging.WARNING)
     assert len(warnings) == 1 and not warnings[0].exc_info, view.lines()
     assert "Traceback" not in capfd.readouterr().err
+
+
+class RejectHeartbeats:
+    """Stands in for the app's hooks: a websocket_message hook that ends the
+    session on a heartbeat, as a session-expiry hook would."""
+
+    @staticmethod
+    def get_hooks(name):
+        def expire(_websocket, message):
+            return (4002, "Session expired") if message["type"] == "heartbeat" else True
+
+        return [expire] if name == "websocket_message" else []
+
+
+def test_wsdc044_rejecting_message_hook_closes_quietly(served, capfd):
+    """A hook's rejection is app policy: the hook's close code, no log noise."""
+    server, view = served
+    bystander = RawClient(server.port)
+    server.app._hooks = RejectHeartbeats()  # pylint: disable=protected-access
+    client = RawClient(server.port)
+    assert_serves(client, 5)
+    client.send_json({"type": "heartbeat"})
+    assert client.wait_close() == 4002
+    assert_serves(bystander, 6)
+    bystander.close_clean()
+    assert problems(view, capfd.readouterr().err) == []

@@ -250,3 +250,21 @@ def test_wsdc024_send_fails_for_another_reason(backend):
     assert len(errors) == 1, view.lines(logging.ERROR)
     assert errors[0].exc_info and errors[0].exc_info[0] is TypeError
     assert 1011 in fake.close_codes()
+
+
+def test_wsdc026_client_gone_before_accept():
+    """The client left while the websocket_connect hooks ran: accepting
+    meets a closed transport. Fails on 4.4.1 (the OSError escapes the app).
+    """
+    app, _ = make_app("fastapi")
+
+    def fail(message):
+        return ClientDisconnected() if message["type"] == "websocket.accept" else None
+
+    async def client(fake):
+        await fake.failed.wait()
+
+    (raised, ended), view, _ = run_app(app, fail, client)
+    assert ended, "the handler did not end"
+    assert raised is None, f"the app raised to the server: {raised!r}"
+    assert view.lines(logging.WARNING) == []

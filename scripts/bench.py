@@ -155,7 +155,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--release", required=True)
     parser.add_argument("--pr", required=True)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--deaths", type=int, default=50)
     args = parser.parse_args()
     sides = {"release": args.release, "PR": args.pr}
@@ -187,12 +187,26 @@ def main():
                 f"{label[kind]:16} {side:>7} {med(side, kind, 'throughput'):9.0f} "
                 f"{med(side, kind, 'p50_ms'):8.2f} {med(side, kind, 'p99_ms'):8.2f}"
             )
+    # Ratios are taken within each round (release and PR measured back to
+    # back), then the median over rounds: slow drift of a shared machine
+    # cancels out.
     callbacks = ("fast", "afast")
-    throughput_ratio = statistics.mean(
-        med("PR", k, "throughput") / med("release", k, "throughput") for k in callbacks
-    )
-    latency_ratio = statistics.mean(
-        med("PR", k, "p50_ms") / med("release", k, "p50_ms") for k in callbacks
+
+    def ratio(field):
+        per_round = [
+            statistics.mean(
+                runs["PR"][k][i][field] / runs["release"][k][i][field]
+                for k in callbacks
+            )
+            for i in range(args.rounds)
+        ]
+        return statistics.median(per_round)
+
+    throughput_ratio = ratio("throughput")
+    latency_ratio = ratio("p50_ms")
+    print(
+        f"per-round ratios PR/release, median of {args.rounds}: "
+        f"throughput {throughput_ratio:.3f}, p50 latency {latency_ratio:.3f}"
     )
 
     print(

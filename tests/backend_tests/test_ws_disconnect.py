@@ -184,3 +184,20 @@ def test_wsdc003_many_clients_die_at_once(serve, capfd, backend, server, ws_impl
     assert left == [], f"tasks of dead connections still on the loop: {left}"
     served.assert_serves_new_client()
     assert served.finish(capfd) == []
+
+
+@pytest.mark.parametrize("backend,server,ws_impl", SERVERS, ids=SERVER_IDS)
+def test_wsdc004_server_stops_mid_callback(serve, capfd, backend, server, ws_impl):
+    """The server shuts down with callbacks in flight: no log noise, and the
+    thread-pool callback sees ws.is_shutdown."""
+    served = serve(backend, server, ws_impl)
+    client = RawClient(served.server.port)
+    start_stage(client, served, "several")
+    backend_server = served.app.backend
+    if backend == "quart":  # graceful-shutdown tracking of open sockets
+        assert len(backend_server._active_websockets) == 1
+    assert served.finish(capfd) == []
+    if backend == "quart":
+        assert not backend_server._active_websockets
+    assert wait_until(lambda: served.probe.saw_shutdown.get("sync"), 5)
+    client.discard()

@@ -268,3 +268,28 @@ def test_wsdc026_client_gone_before_accept():
     assert ended, "the handler did not end"
     assert raised is None, f"the app raised to the server: {raised!r}"
     assert view.lines(logging.WARNING) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_wsdc027_a_bug_in_dash_is_loud_once(backend, monkeypatch):
+    """A bug in dash's own message handling: one ERROR with its traceback, a
+    1011 close so the renderer reconnects, and nothing raised to the server.
+    """
+    from dash.backends import ws  # pylint: disable=import-outside-toplevel
+
+    def broken(self, message):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(ws.WebSocketConnection, "_dispatch", broken)
+    app, _ = make_app(backend)
+
+    async def client(fake):
+        fake.push(callback_request("fast"))
+
+    (raised, ended), view, fake = run_app(app, None, client)
+    assert ended, "the connection did not end"
+    assert raised is None, f"the app raised to the server: {raised!r}"
+    errors = view.at_least(logging.ERROR)
+    assert len(errors) == 1, view.lines(logging.ERROR)
+    assert errors[0].exc_info and errors[0].exc_info[0] is KeyError
+    assert 1011 in fake.close_codes()

@@ -251,6 +251,10 @@ class RawClient:
                 self.close_code = (
                     struct.unpack("!H", payload[:2])[0] if payload else 1005
                 )
+                try:  # complete the closing handshake, as a browser does
+                    self.send_frame(0x8, payload[:2])
+                except OSError:
+                    pass
                 return
             elif opcode == 0x1:
                 data = json.loads(payload)
@@ -426,6 +430,10 @@ class ServerThread:
             from hypercorn.config import Config
 
             config = Config()
+            # As dash's own run() does: one event stops the server and ends
+            # the open WebSocket handlers (Python 3.12's Server.wait_closed()
+            # waits for open connections).
+            self.app.backend._ws_shutdown_event = self._stop
             self._sock.close()
             config.bind = [f"{HOST}:{self.port}"]
             config.accesslog = None

@@ -29,6 +29,7 @@ LINT_CFG := ../shared/upstream-lint
 PR_DASH_FILES := dash/backends/ws.py dash/backends/_fastapi.py dash/backends/_quart.py
 PYTEST_ARGS ?=
 DASH ?=
+BENCH_ARGS ?=
 
 .PHONY: tree venv venv-py39 venv-upstream lint test test-upstream demo bench soak pr refresh lock clean chromedriver
 
@@ -127,7 +128,7 @@ demo: .venv/bin/python .venv-upstream/bin/python $(if $(DASH),.venv-dash-$(DASH)
 	.venv/bin/python scripts/demo.py --release .venv-upstream --pr .venv $(if $(DASH),--extra $(DASH)=.venv-dash-$(DASH))
 
 bench: .venv/bin/python .venv-upstream/bin/python
-	.venv/bin/python scripts/bench.py --release .venv-upstream --pr .venv
+	.venv/bin/python scripts/bench.py --release .venv-upstream --pr .venv $(BENCH_ARGS)
 
 soak: .venv/bin/python
 	.venv/bin/python scripts/soak.py --venv .venv

@@ -23,6 +23,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CONNECTIONS = 20
 CALLS = 100
+# The server and the client each get a core of their own (when there are two),
+# so that both sides are measured under the same conditions.
+SERVER_CPU, CLIENT_CPU = (1, 0) if len(os.sched_getaffinity(0)) > 1 else (None, None)
+
+
+def pin(cpu):
+    """A preexec_fn that pins the child to ``cpu`` (or does nothing)."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
 
 
 class Client:
@@ -131,9 +141,21 @@ def measure(venv, kinds):
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        preexec_fn=pin(SERVER_CPU),
     ) as proc:
         port = int(proc.stdout.readline())
-        results = {kind: asyncio.run(load(port, kind)) for kind in kinds}
+
+        def cpu():
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            return float(proc.stdout.readline())
+
+        results = {}
+        for kind in kinds:
+            before = cpu()
+            results[kind] = asyncio.run(load(port, kind))
+            calls = CONNECTIONS * CALLS
+            results[kind]["cpu_us"] = (cpu() - before) / calls * 1e6
         proc.stdin.close()
         proc.wait(30)
     return results
@@ -158,6 +180,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--deaths", type=int, default=50)
     args = parser.parse_args()
+    if CLIENT_CPU is not None:
+        os.sched_setaffinity(0, {CLIENT_CPU})
     sides = {"release": args.release, "PR": args.pr}
     kinds = ["fast", "afast", "echo"]
     runs = {side: {kind: [] for kind in kinds} for side in sides}
@@ -170,6 +194,7 @@ def main():
                 f"round {round_no} {side:>7}: "
                 + "  ".join(
                     f"{k} {result[k]['throughput']:.0f}/s p50 {result[k]['p50_ms']:.1f}ms"
+                    f" cpu {result[k]['cpu_us']:.0f}us"
                     for k in kinds
                 ),
                 file=sys.stderr,
@@ -180,12 +205,16 @@ def main():
         return statistics.median(r[field] for r in runs[side][kind])
 
     label = {"fast": "sync callback", "afast": "async callback", "echo": "bare echo"}
-    print(f"{'':16} {'side':>7} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(
+        f"{'':16} {'side':>7} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'server CPU us/call':>19}"
+    )
     for kind in kinds:
         for side in sides:
             print(
                 f"{label[kind]:16} {side:>7} {med(side, kind, 'throughput'):9.0f} "
                 f"{med(side, kind, 'p50_ms'):8.2f} {med(side, kind, 'p99_ms'):8.2f}"
+                f" {med(side, kind, 'cpu_us'):19.0f}"
             )
     # Ratios are taken within each round (release and PR measured back to
     # back), then the median over rounds: slow drift of a shared machine
@@ -204,9 +233,15 @@ def main():
 
     throughput_ratio = ratio("throughput")
     latency_ratio = ratio("p50_ms")
+    echo = statistics.median(
+        runs["PR"]["echo"][i]["throughput"] / runs["release"]["echo"][i]["throughput"]
+        for i in range(args.rounds)
+    )
     print(
         f"per-round ratios PR/release, median of {args.rounds}: "
-        f"throughput {throughput_ratio:.3f}, p50 latency {latency_ratio:.3f}"
+        f"throughput {throughput_ratio:.3f}, p50 latency {latency_ratio:.3f}, "
+        f"server CPU per call {ratio('cpu_us'):.3f}; "
+        f"the echo floor, which runs no dash code: throughput {echo:.3f}"
     )
 
     print(

@@ -2,8 +2,9 @@
 
     bench_worker.py serve      serve the test app (FastAPI, uvicorn
                                websockets-sansio) plus a bare Starlette echo
-                               endpoint at /echo; print the port; run until
-                               stdin closes
+                               endpoint at /echo; print the port; answer
+                               each line on stdin with the process's CPU
+                               time; run until stdin closes
     bench_worker.py cleanup N  N times: a client dies mid-callback (TCP reset);
                                print, as JSON, the milliseconds until the
                                callback saw ws.is_shutdown and until the
@@ -46,7 +47,8 @@ def serve():
     app.server.router.routes.insert(0, WebSocketRoute("/echo", echo))
     server = ServerThread(app, "uvicorn", "websockets-sansio")
     print(server.port, flush=True)
-    sys.stdin.read()
+    for _ in sys.stdin:  # each line asks for the CPU time used so far
+        print(time.process_time(), flush=True)
     server.stop()
 
 

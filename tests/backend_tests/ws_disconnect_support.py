@@ -217,6 +217,8 @@ class RawClient:
 
     def _read(self, n):
         while len(self.buffer) < n:
+            if self.sock.fileno() < 0:
+                raise ConnectionError("the client closed its socket")
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise ConnectionError("server closed the TCP connection")
@@ -255,6 +257,9 @@ class RawClient:
                     self.send_frame(0x8, payload[:2])
                 except OSError:
                     pass
+                # and close TCP: some servers wait for that before they end
+                # (uvicorn's legacy "websockets" implementation, 10 s)
+                self.sock.close()
                 return
             elif opcode == 0x1:
                 data = json.loads(payload)

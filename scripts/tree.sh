@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Build build/dash: the untouched dash release (tag `upstream`), our patches/
-# applied with `git am`, then the PR's new files as one more commit.
-# Same inputs give the same commits (fixed identity and dates), so running it
-# twice gives the same tree.
+# Build build/dash: dash's repository as far as it can be had here (tag
+# `upstream`), with the PR's commits (patches/) applied on top by `git am`.
+#
+# The base is the dash release sdist (its dash/ and requirements/ are newer
+# than the repository snapshot) plus the files of dash's repository that the
+# sdist lacks, from ../shared/dash-dev (its own README is a description of the
+# data, not a file of dash's).  Same inputs give the same commits (fixed
+# identity and dates), so running it twice gives the same tree.
 set -euo pipefail
 sdist=$1
+devfiles=${DASH_DEV:-../shared/dash-dev}
 tree=build/dash
 export GIT_AUTHOR_NAME="dash PR build" GIT_AUTHOR_EMAIL="build@localhost"
 export GIT_COMMITTER_NAME="dash PR build" GIT_COMMITTER_EMAIL="build@localhost"
 export GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
+
+test -d "$devfiles/tests" || { echo "no $devfiles (dash's repository files): is ../shared beside this checkout?" >&2; exit 1; }
 
 if [ -d "$tree/.git" ]; then
   if [ -n "$(git -C "$tree" status --porcelain --untracked-files=no)" ]; then
@@ -16,9 +23,7 @@ if [ -d "$tree/.git" ]; then
     exit 1
   fi
   # Refuse to drop commits made in build/dash that patches/ does not hold yet.
-  fresh=$(mktemp -d)
-  trap 'rm -rf "$fresh"' EXIT
-  unexported=$(git -C "$tree" format-patch --stdout upstream..HEAD -- . ':!tests' ':!CHANGELOG.md' | git patch-id --stable | awk '{print $1}' | sort)
+  unexported=$(git -C "$tree" format-patch --stdout upstream..HEAD | git patch-id --stable | awk '{print $1}' | sort)
   exported=$( (cat patches/*.patch 2>/dev/null || true) | git patch-id --stable | awk '{print $1}' | sort)
   if [ "$unexported" != "$exported" ]; then
     echo "build/dash has commits that patches/ does not reproduce: run 'make refresh' first" >&2
@@ -29,18 +34,15 @@ fi
 rm -rf "$tree"
 mkdir -p "$tree"
 tar -xzf "$sdist" -C "$tree" --strip-components=1
+(cd "$devfiles" && find . -type f ! -path ./README.md -print0) |
+  (cd "$devfiles" && xargs -0 cp --parents -t "$OLDPWD/$tree")
 git -C "$tree" init -q -b pr
 git -C "$tree" add -A
-git -C "$tree" commit -q -m "dash $(basename "$sdist" .tar.gz | sed 's/^dash-//') (PyPI sdist, untouched)"
+git -C "$tree" commit -q -m "dash $(basename "$sdist" .tar.gz | sed 's/^dash-//') (PyPI sdist) + dash's repository files the sdist lacks ($(basename "$devfiles"))"
 git -C "$tree" tag upstream
 # setuptools rewrites dash.egg-info on install; that is not an edit to dash.
 git -C "$tree" ls-files -z dash.egg-info | xargs -0 git -C "$tree" update-index --skip-worktree
 if ls patches/*.patch >/dev/null 2>&1; then
   git -C "$tree" am -q --committer-date-is-author-date "$PWD"/patches/*.patch
 fi
-mkdir -p "$tree/tests"
-cp -R tests/. "$tree/tests/"
-cp CHANGELOG.md "$tree/CHANGELOG.md"
-git -C "$tree" add -A tests CHANGELOG.md
-git -C "$tree" commit -q -m "PR overlay: new tests and CHANGELOG entry (from the workspace)"
-echo "build/dash at $(git -C "$tree" rev-parse --short HEAD): upstream + $(ls patches/*.patch 2>/dev/null | wc -l) patch(es) + overlay"
+echo "build/dash at $(git -C "$tree" rev-parse --short HEAD): upstream $(git -C "$tree" rev-parse --short upstream) + $(ls patches/*.patch 2>/dev/null | wc -l) patch(es)"

@@ -147,7 +147,7 @@ test: chromedriver
 # from a copy outside any dash tree, with dash's pytest.ini beside it: the
 # copy's parent goes on sys.path, so a copy inside a tree would import that
 # tree's dash/. The guards fail here; the exit status is reported, not enforced.
-NEW_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=A upstream HEAD -- 'tests/backend_tests/test_*.py' 2>/dev/null)
+NEW_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=A upstream HEAD -- 'tests/*test_*.py' 2>/dev/null)
 test-upstream: chromedriver .venv-upstream/bin/python build/dash/.git/HEAD
 	-scripts/run-outside.sh .venv-upstream $(NEW_TESTS)
 	-scripts/run-outside.sh .venv-upstream-py39 $(NEW_TESTS)

@@ -9,18 +9,34 @@
                                print, as JSON, the milliseconds until the
                                callback saw ws.is_shutdown and until the
                                connection's tasks were gone
+    bench_worker.py count N    for callgrind: N pipelined sync callbacks on one
+                               connection, through the app's ASGI interface
+                               (no network), after a warm-up run. Prints
+                               "ready <pid>" and waits for a line on stdin,
+                               so that instrumentation can be switched on
+                               just for the measured run; prints "done".
+                               The thread pool is replaced by an executor
+                               that runs each callback inline, so that the
+                               count does not depend on thread timing.
 """
+import asyncio
+import concurrent.futures
 import json
 import os
 import sys
 import time
 
+# The tests' helper module of the PR tree: it imports dash from this venv.
 sys.path.insert(
-    0, os.path.join(os.path.dirname(__file__), "..", "tests", "backend_tests")
+    0,
+    os.path.join(
+        os.path.dirname(__file__), "..", "build", "dash", "tests", "backend_tests"
+    ),
 )
 
 # pylint: disable=wrong-import-position
-from ws_disconnect_support import (  # noqa: E402
+from ws_helpers import (  # noqa: E402
+    SCOPE,
     RawClient,
     ServerThread,
     callback_request,
@@ -40,9 +56,8 @@ def serve():
             return
 
     # Ahead of dash's catch-all route, which would otherwise take the path.
-    from starlette.routing import (
-        WebSocketRoute,
-    )  # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel
+    from starlette.routing import WebSocketRoute
 
     app.server.router.routes.insert(0, WebSocketRoute("/echo", echo))
     server = ServerThread(app, "uvicorn", "websockets-sansio")
@@ -58,8 +73,7 @@ def cleanup(count):
     baseline = server.baseline()
     seen, gone = [], []
     for _ in range(count):
-        probe.saw_shutdown.clear()
-        probe.started.clear()
+        probe.reset()
         client = RawClient(server.port)
         client.send_json(callback_request("sync"))
         probe.wait_started("sync")
@@ -80,8 +94,56 @@ def cleanup(count):
     print(json.dumps({"seen_ms": seen, "tasks_gone_ms": gone}), flush=True)
 
 
+class InlineExecutor(concurrent.futures.Executor):
+    """Runs each submitted callback at once, on the caller's thread."""
+
+    def submit(self, fn, /, *args, **kwargs):  # pylint: disable=arguments-differ
+        future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # pylint: disable=broad-exception-caught
+            future.set_exception(error)
+        return future
+
+
+def count(n):
+    app, _ = make_app("fastapi")
+    app.backend._callback_executor = InlineExecutor()  # pylint: disable=protected-access
+    texts = [
+        json.dumps(callback_request("fast", i, request_id=f"r{i}")) for i in range(n)
+    ]
+
+    async def pipelined():
+        inbox = asyncio.Queue()
+        answered = asyncio.Event()
+        responses = 0
+
+        async def receive():
+            return await inbox.get()
+
+        async def send(message):
+            nonlocal responses
+            if message["type"] == "websocket.send":
+                responses += message["text"].count('"callback_response"')
+                if responses >= n:
+                    answered.set()
+
+        inbox.put_nowait({"type": "websocket.connect"})
+        call = asyncio.ensure_future(app.server(dict(SCOPE), receive, send))
+        for text in texts:
+            inbox.put_nowait({"type": "websocket.receive", "text": text})
+        await asyncio.wait_for(answered.wait(), 600)
+        inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.wait_for(call, 600)
+
+    asyncio.run(pipelined())  # warm-up: imports, first-call caches
+    print("ready", os.getpid(), flush=True)
+    sys.stdin.readline()
+    asyncio.run(pipelined())
+    print("done", flush=True)
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "serve":
-        serve()
-    else:
-        cleanup(int(sys.argv[2]))
+    {"serve": lambda: serve(), "cleanup": lambda: cleanup(int(sys.argv[2]))}.get(
+        sys.argv[1], lambda: count(int(sys.argv[2]))
+    )()

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Run in build/dash, with one venv's Python, what dash's CI (testing.yml) runs
-# for a PR that touches dash/backends/: the unit tests of lint-unit that the
-# PR concerns, then the backend-tests and websocket-tests jobs, each exactly as
-# testing.yml runs it (tests/ copied into a fresh package folder beside
-# dash's pytest.ini, `pytest --headless --nopercyfinalize <suite> -v -s`).
+# for a PR that touches dash/backends/: lint-unit's unit tests, then the
+# backend-tests and websocket-tests jobs, each exactly as testing.yml runs it
+# (tests/ copied into a fresh package folder beside dash's pytest.ini, then
+# `pytest --headless --nopercyfinalize <suite> -v -s`).
 #
 # usage: scripts/ci-jobs.sh <venv> <job>...     jobs: unit backend websocket
-# Each job's whole output goes to build/logs/<venv>-<job>.log; what is printed
-# here is its summary (and, when it fails, the end of the log).
+# (TREE=<dir> runs them in another checkout of the tree.) Each job's whole
+# output goes to build/logs/<venv>-<job>.log; what is printed here is its
+# summary (and, when it fails, the end of the log).
 set -uo pipefail
 venv=$(cd "$1" && pwd)
 shift
 name=$(basename "$venv")
 root=$(cd "$(dirname "$0")/.." && pwd)
-tree=$root/build/dash
+tree=${TREE:-$root/build/dash}
 logs=$root/build/logs
 mkdir -p "$logs"
 export DASH_TEST_CHROMEPATH=${DASH_TEST_CHROMEPATH:-$(command -v chromium || true)}
@@ -21,12 +22,8 @@ export DASH_TEST_CHROMEPATH=${DASH_TEST_CHROMEPATH:-$(command -v chromium || tru
 JOB_TIMEOUT=${JOB_TIMEOUT:-900}
 status=0
 
-unit_tests() {
-  cd "$tree" && ls tests/unit/test_websocket_executor.py tests/unit/test_ws_*.py 2>/dev/null
-}
-
 run() {  # <job> <dir> <command...>
-  local job=$1 dir=$2 log="$logs/$name-$1.log" start rc
+  local job=$1 dir=$2 log="$logs/${LOG_PREFIX:-}$name-$1.log" start rc
   shift 2
   start=$(date +%s)
   (cd "$dir" && timeout "$JOB_TIMEOUT" "$@") >"$log" 2>&1
@@ -49,9 +46,8 @@ fresh_copy() {  # <folder>
 
 for job in "$@"; do
   case $job in
-    unit)
-      # shellcheck disable=SC2046
-      run unit "$tree" "$venv/bin/python" -m pytest $(unit_tests) ;;
+    unit)  # lint-unit's `pytest tests/unit` (the tree has dash's WebSocket ones)
+      run unit "$tree" "$venv/bin/python" -m pytest tests/unit ;;
     backend)
       fresh_copy bgtests
       run backend "$tree/bgtests" "$venv/bin/python" -m pytest \

@@ -13,14 +13,16 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "backend_tests"))
+sys.path.insert(0, os.path.join(ROOT, "build", "dash", "tests", "backend_tests"))
 
 # pylint: disable=wrong-import-position
-from test_ws_bad_input import BAD_FRAMES  # noqa: E402
-from test_ws_disconnect import detects_half_open  # noqa: E402
-from ws_disconnect_support import SERVERS  # noqa: E402
+from ws_helpers import BAD_FRAMES, SERVERS, detects_half_open  # noqa: E402
 
+# The close code each scenario must end with, where it has one: the protocol's
+# for a bad frame, the server's own 1009 for an oversize one, and 1012 (the
+# renderer reconnects) when the server stops.
 EXPECTED_CODE = {f"bad:{name}": code for name, _, code in BAD_FRAMES}
+EXPECTED_CODE.update({"bad:oversize": 1009, "server-stop": 1012})
 
 
 def scenarios_for(server, ws_impl):
@@ -29,8 +31,9 @@ def scenarios_for(server, ws_impl):
         kills.append("half-open")
     return (
         [f"kill:{k}" for k in kills]
-        + ["pipelined-close"]
+        + ["pipelined-close", "server-stop"]
         + [f"bad:{name}" for name, _, _ in BAD_FRAMES]
+        + ["bad:oversize"]
     )
 
 
@@ -40,7 +43,7 @@ def failing(row):
         row["error_lines"]
         or row["tracebacks"]
         or row["tasks_left"]
-        or not row["serves_new_client"]
+        or row["serves_new_client"] is False
         or (expected is not None and row["close_code"] != expected)
     )
 
@@ -50,10 +53,11 @@ def cell(row):
         return "-"
     code = row["close_code"] if row["close_code"] is not None else "gone"
     verdict = "FAIL" if failing(row) else "ok"
+    serves = {True: "y", False: "N", None: "-"}[row["serves_new_client"]]
+    tasks = "-" if row["tasks_left"] is None else row["tasks_left"]
     return (
         f"{verdict}: err={row['error_lines']} tb={row['tracebacks']} "
-        f"close={code} tasks={row['tasks_left']} "
-        f"serves={'y' if row['serves_new_client'] else 'N'}"
+        f"close={code} tasks={tasks} serves={serves}"
     )
 
 
@@ -112,7 +116,8 @@ def main():
         "err: log records at ERROR+ and 'Exception in ASGI application'; "
         "tb: tracebacks; close: the close code the client got ('gone': the "
         "client had gone); tasks: the connection's tasks left on the server's "
-        "loop; serves: a new client is served afterwards."
+        "loop; serves: a new client is served afterwards ('-': the server "
+        "was stopped)."
     )
     os.makedirs(os.path.join(ROOT, "dist"), exist_ok=True)
     with open(os.path.join(ROOT, "dist", "demo.md"), "w", encoding="utf-8") as out:

@@ -1,6 +1,7 @@
 """`make soak`: 500 clients die at random, while well-behaved clients keep calling.
 
-Mixed FastAPI/uvicorn (websockets-sansio) and Quart/Hypercorn. Each client
+Mixed FastAPI/uvicorn (websockets-sansio), Quart/Hypercorn and Quart/uvicorn.
+Each client
 opens, starts callbacks (sync, async, streaming set_props, waiting on
 get_props), and dies at a random point in a random way; one in ten sends a
 random malformed frame (generated with hypothesis) instead. Pass: zero error
@@ -23,10 +24,10 @@ from hypothesis import strategies as st
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "backend_tests"))
+sys.path.insert(0, os.path.join(ROOT, "build", "dash", "tests", "backend_tests"))
 
 # pylint: disable=wrong-import-position
-from ws_disconnect_support import RawClient, callback_request  # noqa: E402
+from ws_helpers import RawClient, callback_request  # noqa: E402
 
 warnings.simplefilter("ignore", hypothesis_errors.NonInteractiveExampleWarning)
 warnings.simplefilter("ignore", hypothesis_errors.HypothesisDeprecationWarning)

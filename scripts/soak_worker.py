@@ -16,11 +16,14 @@ import time
 import psutil
 
 sys.path.insert(
-    0, os.path.join(os.path.dirname(__file__), "..", "tests", "backend_tests")
+    0,
+    os.path.join(
+        os.path.dirname(__file__), "..", "build", "dash", "tests", "backend_tests"
+    ),
 )
 
 # pylint: disable=wrong-import-position
-from ws_disconnect_support import (  # noqa: E402
+from ws_helpers import (  # noqa: E402
     OperatorView,
     ServerThread,
     describe,
@@ -36,9 +39,10 @@ def main():
     for backend, server, impl in (
         ("fastapi", "uvicorn", "websockets-sansio"),
         ("quart", "hypercorn", None),
+        ("quart", "uvicorn", "websockets-sansio"),
     ):
         app, _ = make_app(backend)
-        servers[backend] = ServerThread(app, server, impl)
+        servers[f"{backend}-{server}"] = ServerThread(app, server, impl)
     print(json.dumps({k: s.port for k, s in servers.items()}), flush=True)
     process = psutil.Process()
     baseline = {}

@@ -40,6 +40,8 @@ git -C "$tree" init -q -b pr
 git -C "$tree" add -A
 git -C "$tree" commit -q -m "dash $(basename "$sdist" .tar.gz | sed 's/^dash-//') (PyPI sdist) + dash's repository files the sdist lacks ($(basename "$devfiles"))"
 git -C "$tree" tag upstream
+# the test runs' scratch copies and caches are not part of the PR
+printf '%s\n' /bgtests/ /wstests/ /stresstests/ .pytest_cache/ __pycache__/ >>"$tree/.git/info/exclude"
 # setuptools rewrites dash.egg-info on install; that is not an edit to dash.
 git -C "$tree" ls-files -z dash.egg-info | xargs -0 git -C "$tree" update-index --skip-worktree
 if ls patches/*.patch >/dev/null 2>&1; then

@@ -75,7 +75,7 @@ def cleanup(count):
     for _ in range(count):
         probe.reset()
         client = RawClient(server.port)
-        client.send_json(callback_request("sync"))
+        client.send_json(callback_request("sync", probe.token))
         probe.wait_started("sync")
         died = time.monotonic()
         client.reset()

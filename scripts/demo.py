@@ -1,9 +1,11 @@
 """`make demo`: the disconnect matrix, the untouched release against the PR.
 
 For each server and scenario (every way of killing a client mid-callback from
-the test suite, a pipelined-then-closed client, every malformed-frame class),
-runs a real server and real clients with each side's dash, and prints what an
-operator would see. Writes the same table to dist/demo.md.
+the test suite, a pipelined-then-closed client, the server stopping
+mid-callback, every malformed-frame class of the tests and an oversize
+frame), runs a real server and real clients with each side's dash, and prints
+what an operator would see. Writes the same table to dist/demo.md, and the
+rows to dist/demo.json.
 """
 import argparse
 import json
@@ -119,19 +121,26 @@ def main():
         "loop; serves: a new client is served afterwards ('-': the server "
         "was stopped)."
     )
+    summary = (
+        f"scenarios={len(labels)} upstream_failing={counts[sides[0][0]]} "
+        f"pr_failing={counts['PR']}"
+    )
     os.makedirs(os.path.join(ROOT, "dist"), exist_ok=True)
     with open(os.path.join(ROOT, "dist", "demo.md"), "w", encoding="utf-8") as out:
-        out.write("\n".join(lines) + "\n\n" + legend + "\n")
+        out.write("\n".join(lines) + "\n\n" + legend + "\n\n" + summary + "\n")
+    with open(os.path.join(ROOT, "dist", "demo.json"), "w", encoding="utf-8") as out:
+        rows = [
+            {"server": label, "scenario": scenario, "side": side, **row}
+            for (label, scenario, side), row in results.items()
+        ]
+        json.dump({"rows": rows, "failing": counts}, out, indent=1)
     print("\n".join(lines))
     print()
     print(legend)
     extra = " ".join(
         f"{side.split()[-1]}_failing={counts[side]}" for side, _ in sides[1:-1]
     )
-    print(
-        f"scenarios={len(labels)} upstream_failing={counts[sides[0][0]]} "
-        f"pr_failing={counts['PR']}" + (f" {extra}" if extra else "")
-    )
+    print(summary + (f" {extra}" if extra else ""))
 
 
 if __name__ == "__main__":

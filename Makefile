@@ -177,7 +177,7 @@ pr: build/dash/.git/HEAD
 	@mkdir -p dist
 	git -C build/dash diff upstream HEAD -- . ':!dash.egg-info' > dist/dash-pr.diff
 	@echo "dist/dash-pr.diff: $$(grep -c '^diff --git' dist/dash-pr.diff) files"
-	scripts/pr-description.sh > dist/PR.md
+	$(PY312) scripts/pr_description.py > dist/PR.md
 	@echo "dist/PR.md: $$(wc -l < dist/PR.md) lines"
 
 refresh:

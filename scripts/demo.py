@@ -130,10 +130,15 @@ def main():
         out.write("\n".join(lines) + "\n\n" + legend + "\n\n" + summary + "\n")
     with open(os.path.join(ROOT, "dist", "demo.json"), "w", encoding="utf-8") as out:
         rows = [
-            {"server": label, "scenario": scenario, "side": side, **row}
+            {
+                **row,
+                "server": label,
+                "side": side,
+                "verdict": "FAIL" if failing(row) else "ok",
+            }
             for (label, scenario, side), row in results.items()
         ]
-        json.dump({"rows": rows, "failing": counts}, out, indent=1)
+        json.dump({"rows": rows, "summary": summary}, out, indent=1)
     print("\n".join(lines))
     print()
     print(legend)

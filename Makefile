@@ -147,11 +147,13 @@ test: chromedriver
 # from a copy outside any dash tree, with dash's pytest.ini beside it: the
 # copy's parent goes on sys.path, so a copy inside a tree would import that
 # tree's dash/. The guards fail here; the exit status is reported, not enforced.
+# The unit module subclasses the PR's WebSocketTransport, so it fails to import
+# on the release (one collection error); the other modules run on.
 NEW_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=A upstream HEAD -- 'tests/*test_*.py' 2>/dev/null)
 test-upstream: chromedriver .venv-upstream/bin/python build/dash/.git/HEAD
-	-scripts/run-outside.sh .venv-upstream $(NEW_TESTS)
-	-scripts/run-outside.sh .venv-upstream-py39 $(NEW_TESTS)
-	-scripts/run-outside.sh .venv-upstream-py313 $(NEW_TESTS)
+	-scripts/run-outside.sh .venv-upstream $(NEW_TESTS) --continue-on-collection-errors
+	-scripts/run-outside.sh .venv-upstream-py39 $(NEW_TESTS) --continue-on-collection-errors
+	-scripts/run-outside.sh .venv-upstream-py313 $(NEW_TESTS) --continue-on-collection-errors
 
 # The new tests, three times, while another process keeps a core busy.
 test-stress: chromedriver .venv/bin/python build/dash/.git/HEAD

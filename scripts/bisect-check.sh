@@ -16,13 +16,14 @@ lint=$root/../shared/upstream-lint
 JOBS312=${JOBS312:-unit backend websocket}
 JOBS313=${JOBS313:-backend}
 FROM=${FROM:-1}  # the first commit to check (1: all of them)
+TO=${TO:-1000}   # the last one
 status=0
 rm -rf "$root/build/bisect" && mkdir -p "$root/build/bisect" "$root/build/logs"
 git -C "$tree" worktree prune
 n=0
 for commit in $(git -C "$tree" rev-list --reverse upstream..HEAD); do
   n=$((n + 1))
-  [ "$n" -lt "$FROM" ] && continue
+  { [ "$n" -lt "$FROM" ] || [ "$n" -gt "$TO" ]; } && continue
   work=$root/build/bisect/$n
   git -C "$tree" worktree add -q --detach "$work" "$commit"
   subject=$(git -C "$tree" log -1 --format=%s "$commit")

@@ -1,23 +1,29 @@
-# The dash WebSocket-disconnect pull request, built on dash's own tree.
+# A stack of pull requests for dash, built on dash's own tree.
 # Targets (the table of contents):
 #   make tree           build/dash = dash 4.4.1 sdist + dash's repository files
-#                       (tag upstream), with patches/ applied as commits
-#   make venv           .venv (Python 3.12), .venv-py39, .venv-py313: the PR's
-#   make venv-py39      dash (editable) with what dash's CI installs for the
-#   make venv-py313     backend-tests job (see requirements/pr-test.in)
+#                       (tag upstream), with prs/NN-*/ applied in order, the
+#                       k-th pull request's tip tagged pr-k
+#   make venv           .venv (Python 3.12), .venv-py39, .venv-py313: the top
+#   make venv-py39      of the stack's dash (editable) with what dash's CI
+#   make venv-py313     installs for the backend-tests job (requirements/pr-test.in)
+#   make venv-at REF=pr-1 [PY=3.13]   .venv-pr-1[-py313]: dash at that ref
 #   make venv-upstream  .venv-upstream{,-py39,-py313}: the untouched release
-#   make lint           dash's linters at dash's pins on what the PR touches
+#   make lint           dash's linters at dash's pins on what the stack touches
 #   make test           lint, then dash's CI jobs (unit, backend-tests,
-#                       websocket-tests) on 3.12 and 3.9, and on 3.13
-#   make test-upstream  the PR's new tests against the untouched release
-#   make test-stress    the new tests three times with a second process
-#                       burning a core
-#   make bisect-check   lint and tests at every commit of the series
-#   make demo           the disconnect matrix, release vs PR (DASH=4.2.0rc1 adds a column)
-#   make bench          healthy-connection cost, release vs PR, and callgrind counts
-#   make soak           500 random clients dying in random ways (not part of make test)
-#   make pr             dist/dash-pr.diff (the whole PR as one diff) and dist/PR.md
-#   make refresh        regenerate patches/ from commits made in build/dash
+#                       websocket-tests) at the top on 3.12, 3.9 and 3.13, and
+#                       lint, unit and backend-tests at every other PR's tip (3.12)
+#   make test-at REF=pr-k   lint and the three jobs at that ref, on each Python
+#   make guards PR=k    PR k's new and changed tests against its predecessor
+#                       (the release for PR 1, on 3.12, 3.9 and 3.13)
+#   make test-stress    the stack's new tests three times, a core burnt
+#   make bisect-check   lint and tests at every commit of the stack
+#   make repro          dist/ISSUE.md's reproduction: release vs pr-1, each server
+#   make demo           the reproduction: release, pr-1 and the top, each server
+#   make demo-full      the whole disconnect matrix, release vs top
+#   make bench [AT=pr-1]  healthy-connection cost and callgrind counts, release vs AT
+#   make soak           500 random clients dying in random ways (not in make test)
+#   make pr             dist/pr-k.diff and dist/pr-k.md per PR, dist/ISSUE.md
+#   make refresh        regenerate prs/ from the pr-k tags of build/dash
 #   make lock           regenerate requirements/lock-py*.txt
 #   make clean
 
@@ -36,18 +42,26 @@ LINT_CFG := $(CURDIR)/../shared/upstream-lint
 DASH_DEV := ../shared/dash-dev
 DASH ?=
 BENCH_ARGS ?=
+AT ?=
+REF ?=
+PY ?= 3.12
+PR ?= 1
 # the jobs of scripts/ci-jobs.sh run on each Python by `make test`
 JOBS ?= unit backend websocket
 JOBS_PY313 ?= $(JOBS)
 
-# What the PR touches, read from the tree.
+# What the stack touches, read from the tree.
 pr_files = $(shell git -C build/dash diff --name-only --diff-filter=d upstream HEAD -- '*.py' 2>/dev/null)
 PR_DASH_PY = $(filter dash/%,$(pr_files))
 PR_TEST_PY = $(filter tests/%,$(pr_files))
 PR_LINTED_TESTS = $(filter tests/unit/% tests/integration/%,$(pr_files))
+# pr-1 ... pr-N, and all of them but the top
+PR_TAGS = $(shell git -C build/dash tag -l 'pr-*' 2>/dev/null | sort -t- -k2 -n)
+LOWER_TIPS = $(filter-out $(lastword $(PR_TAGS)),$(PR_TAGS))
 
-.PHONY: tree venv venv-py39 venv-py313 venv-upstream lint test test-upstream \
-	test-stress bisect-check demo bench soak pr refresh lock clean chromedriver valgrind
+.PHONY: tree venv venv-py39 venv-py313 venv-upstream venv-at lint test test-at guards \
+	test-stress bisect-check repro demo demo-full bench soak pr refresh lock clean \
+	chromedriver valgrind
 
 $(UV):
 	@test -n "$(PY312)" || { echo "no Python 3.12 under $(PYENV_ROOT)/versions"; exit 1; }
@@ -93,6 +107,16 @@ venv-upstream: $(UV) build/upstream/setup.py
 	$(call make_venv,.venv-upstream-py39,$(PY39),requirements/lock-py39.txt,build/upstream)
 	$(call make_venv,.venv-upstream-py313,$(PY313),requirements/lock-py313.txt,build/upstream)
 
+# dash at one ref of the stack (REF=pr-1), from build/at/<ref> (scripts/at.sh,
+# which the targets using these venvs run again): .venv-<ref> (Python 3.12)
+# or, with PY=3.13, .venv-<ref>-py313.
+AT_SUFFIX = $(if $(filter 3.13,$(PY)),-py313,$(if $(filter 3.9,$(PY)),-py39))
+AT_LOCK = requirements/lock-py$(subst .,,$(PY)).txt
+venv-at: $(UV) build/dash/.git/HEAD
+	@test -n "$(REF)" || { echo "usage: make venv-at REF=pr-1 [PY=3.13]"; exit 1; }
+	scripts/at.sh $(REF)
+	$(call make_venv,.venv-$(REF)$(AT_SUFFIX),$(call pyenv_python,$(PY)),$(AT_LOCK),-e build/at/$(REF))
+
 .venv/bin/python:
 	$(MAKE) venv
 .venv-py39/bin/python:
@@ -101,8 +125,12 @@ venv-upstream: $(UV) build/upstream/setup.py
 	$(MAKE) venv-py313
 .venv-upstream/bin/python:
 	$(MAKE) venv-upstream
+.venv-pr-%-py313/bin/python:
+	$(MAKE) venv-at REF=pr-$* PY=3.13
+.venv-pr-%/bin/python:
+	$(MAKE) venv-at REF=pr-$*
 
-# Any other release, for `make demo DASH=...` and guard runs (e.g. 4.2.0rc1).
+# Any other release, for `make demo-full DASH=...` (e.g. 4.2.0rc1).
 .venv-dash-%/bin/python: $(UV) build/dl/dash-%.tar.gz
 	rm -rf build/rel-$* && mkdir -p build/rel-$*
 	tar -xzf build/dl/dash-$*.tar.gz -C build/rel-$* --strip-components=1
@@ -113,9 +141,9 @@ lock: $(UV) build/dash/.git/HEAD
 	cd requirements && ../$(UV) pip compile -q --no-header --python-version 3.9 pr-test.in -o lock-py39.txt
 	cd requirements && ../$(UV) pip compile -q --no-header --python-version 3.13 pr-test-py313.in -o lock-py313.txt
 
-# lint-unit's commands, on what the PR touches. black and flake8 run from the
-# tools venv at dash's pins (black 22.3.0 needs an older click than the test
-# venv has); pylint runs in the test venv, where dash imports.
+# lint-unit's commands, on what the stack touches. black and flake8 run from
+# the tools venv at dash's pins (black 22.3.0 needs an older click than the
+# test venv has); pylint runs in the test venv, where dash imports.
 lint: .venv/bin/python $(UV) build/dash/.git/HEAD
 	cd build/dash && $(CURDIR)/$(TOOLS)/bin/black --check $(PR_DASH_PY) $(PR_TEST_PY)
 	cd build/dash && $(CURDIR)/$(TOOLS)/bin/flake8 --config $(LINT_CFG)/.flake8 $(PR_DASH_PY) $(PR_TEST_PY)
@@ -141,32 +169,51 @@ test: chromedriver
 	  scripts/ci-jobs.sh .venv $(JOBS) || rc=1; \
 	  scripts/ci-jobs.sh .venv-py39 $(JOBS) || rc=1; \
 	  scripts/ci-jobs.sh .venv-py313 $(JOBS_PY313) || rc=1; \
+	  tips="$$(git -C build/dash tag -l 'pr-*' | sort -t- -k2 -n | sed '$$d')"; \
+	  [ -z "$$tips" ] || scripts/check-at.sh $$tips || rc=1; \
 	  echo "make test: $$(( $$(date +%s) - start )) s, rc=$$rc"; exit $$rc; }
 
-# The PR's new tests (taken from the PR tree) against the untouched release,
-# from a copy outside any dash tree, with dash's pytest.ini beside it: the
-# copy's parent goes on sys.path, so a copy inside a tree would import that
-# tree's dash/. The guards fail here; the exit status is reported, not enforced.
-# The unit module subclasses the PR's WebSocketTransport, so it fails to import
-# on the release (one collection error); the other modules run on.
-NEW_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=A upstream HEAD -- 'tests/*test_*.py' 2>/dev/null)
-test-upstream: chromedriver .venv-upstream/bin/python build/dash/.git/HEAD
-	-scripts/run-outside.sh .venv-upstream $(NEW_TESTS) --continue-on-collection-errors
-	-scripts/run-outside.sh .venv-upstream-py39 $(NEW_TESTS) --continue-on-collection-errors
-	-scripts/run-outside.sh .venv-upstream-py313 $(NEW_TESTS) --continue-on-collection-errors
+# lint, and all three of dash's jobs, at one ref of the stack on each Python
+test-at: chromedriver build/dash/.git/HEAD .venv/bin/python .venv-py39/bin/python .venv-py313/bin/python
+	@test -n "$(REF)" || { echo "usage: make test-at REF=pr-1"; exit 1; }
+	JOBS="unit backend websocket" VENVS=".venv .venv-py39 .venv-py313" scripts/check-at.sh $(REF)
 
-# The new tests, three times, while another process keeps a core busy.
+# PR k's new and changed tests (from its tip), in dash's CI layout outside any
+# dash tree, against its predecessor: the untouched release for PR 1 (on 3.12,
+# 3.9 and 3.13), pr-(k-1) otherwise (3.12). The guards fail there; what
+# passes there is what the PR keeps. The exit status is reported, not enforced.
+GUARD_BASE = $(if $(filter 1,$(PR)),upstream,pr-$(shell echo $$(($(PR) - 1))))
+GUARD_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=AM $(GUARD_BASE) pr-$(PR) -- 'tests/*test_*.py' 2>/dev/null)
+GUARD_VENVS = $(if $(filter 1,$(PR)),.venv-upstream .venv-upstream-py39 .venv-upstream-py313,.venv-pr-$(shell echo $$(($(PR) - 1))))
+guards: chromedriver build/dash/.git/HEAD $(addsuffix /bin/python,$(GUARD_VENVS))
+	@$(if $(filter 1,$(PR)),,scripts/at.sh $(GUARD_BASE);) for v in $(GUARD_VENVS); do \
+	  REF=pr-$(PR) scripts/run-outside.sh $$v $(GUARD_TESTS) -p no:sugar -q -rfE --continue-on-collection-errors \
+	    | grep -E '^(== |FAILED|ERROR|=+ .*[0-9]+ (passed|failed))'; done; true
+
+# The stack's new tests, three times, while another process keeps a core busy.
+NEW_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=A upstream HEAD -- 'tests/*test_*.py' 2>/dev/null)
 test-stress: chromedriver .venv/bin/python build/dash/.git/HEAD
 	scripts/stress.sh .venv 3 $(NEW_TESTS)
 
-bisect-check: $(UV) build/dash/.git/HEAD .venv/bin/python
+bisect-check: $(UV) build/dash/.git/HEAD .venv/bin/python .venv-py313/bin/python
 	scripts/bisect-check.sh
 
-demo: .venv/bin/python .venv-upstream/bin/python $(if $(DASH),.venv-dash-$(DASH)/bin/python)
+repro: .venv-upstream/bin/python .venv-pr-1/bin/python .venv-pr-1-py313/bin/python
+	scripts/at.sh pr-1
+	scripts/repro.sh .venv-upstream=release .venv-pr-1=pr-1 .venv-upstream-py313=release .venv-pr-1-py313=pr-1
+
+demo: .venv-upstream/bin/python .venv-pr-1/bin/python .venv-pr-1-py313/bin/python .venv/bin/python .venv-py313/bin/python
+	scripts/at.sh pr-1
+	scripts/repro.sh .venv-upstream=release .venv-pr-1=pr-1 .venv=top \
+	  .venv-upstream-py313=release .venv-pr-1-py313=pr-1 .venv-py313=top
+
+demo-full: .venv/bin/python .venv-upstream/bin/python $(if $(DASH),.venv-dash-$(DASH)/bin/python)
 	.venv/bin/python scripts/demo.py --release .venv-upstream --pr .venv $(if $(DASH),--extra $(DASH)=.venv-dash-$(DASH))
 
-bench: valgrind .venv/bin/python .venv-upstream/bin/python
-	.venv/bin/python scripts/bench.py --release .venv-upstream --pr .venv $(BENCH_ARGS)
+BENCH_VENV = $(if $(AT),.venv-$(AT),.venv)
+bench: valgrind $(BENCH_VENV)/bin/python .venv-upstream/bin/python
+	$(if $(AT),scripts/at.sh $(AT))
+	.venv/bin/python scripts/bench.py --release .venv-upstream --pr $(BENCH_VENV) $(BENCH_ARGS)
 
 .venv-soak/bin/python: $(UV) build/dash/.git/HEAD
 	$(call make_venv,.venv-soak,$(PY312),requirements/lock-py312.txt,-e build/dash)
@@ -177,17 +224,15 @@ soak: .venv-soak/bin/python
 
 pr: build/dash/.git/HEAD
 	@mkdir -p dist
-	git -C build/dash diff upstream HEAD -- . ':!dash.egg-info' > dist/dash-pr.diff
-	@echo "dist/dash-pr.diff: $$(grep -c '^diff --git' dist/dash-pr.diff) files"
-	$(PY312) scripts/pr_description.py > dist/PR.md
-	@echo "dist/PR.md: $$(wc -l < dist/PR.md) lines"
+	@prev=upstream; for tag in $(PR_TAGS); do \
+	  git -C build/dash diff $$prev $$tag -- . ':!dash.egg-info' > dist/$$tag.diff; \
+	  echo "dist/$$tag.diff: $$(grep -c '^diff --git' dist/$$tag.diff) files, $$(git -C build/dash diff --numstat $$prev $$tag | awk '{n += $$1 + $$2} END {print n}') changed lines"; \
+	  prev=$$tag; done
+	$(PY312) scripts/pr_description.py
 
 refresh:
-	@test -d build/dash/.git || { echo "no build/dash"; exit 1; }
-	rm -f patches/*.patch && mkdir -p patches
-	git -C build/dash format-patch -q --zero-commit --no-signature -o $(CURDIR)/patches upstream..HEAD
-	@ls patches
+	scripts/refresh.sh
 
 clean:
 	rm -rf build dist .venv .venv-py39 .venv-py313 .venv-upstream .venv-upstream-py39 \
-	  .venv-upstream-py313 .venv-dash-* .venv-soak
+	  .venv-upstream-py313 .venv-dash-* .venv-soak .venv-pr-*

@@ -1,4 +1,5 @@
-"""`make bench`: what the PR costs on a healthy connection, against the release.
+"""`make bench [AT=pr-k]`: what the stack (or its k-th PR's tip) costs on a
+healthy connection, against the release.
 
 Throughput and latency of WebSocket callback round trips (20 connections x 100
 sequential callbacks, sync and async callbacks, uvicorn websockets-sansio),
@@ -94,10 +95,10 @@ def request(name):
             "requestId": str(uuid.uuid4()),
             "rendererId": "bench",
             "payload": {
-                "output": f"{name}-out.children",
-                "outputs": {"id": f"{name}-out", "property": "children"},
-                "inputs": [{"id": f"{name}-btn", "property": "n_clicks", "value": 1}],
-                "changedPropIds": [f"{name}-btn.n_clicks"],
+                "output": f"{name}.children",
+                "outputs": {"id": name, "property": "children"},
+                "inputs": [{"id": name, "property": "title", "value": 1}],
+                "changedPropIds": [f"{name}.title"],
                 "state": [],
             },
         }

@@ -1,6 +1,6 @@
 """The server side of `make bench`, run with the interpreter of the side's venv.
 
-    bench_worker.py serve      serve the test app (FastAPI, uvicorn
+    bench_worker.py serve      serve the bench app (FastAPI on uvicorn,
                                websockets-sansio) plus a bare Starlette echo
                                endpoint at /echo; print the port; answer
                                each line on stdin with the process's CPU
@@ -18,34 +18,122 @@
                                The thread pool is replaced by an executor
                                that runs each callback inline, so that the
                                count does not depend on thread timing.
+
+Self-contained (it does not import the tests of any side), so that each side
+runs the same app and server.
 """
 import asyncio
 import concurrent.futures
 import json
 import os
+import socket
+import struct
 import sys
+import threading
 import time
 
-# The tests' helper module of the PR tree: it imports dash from this venv.
-sys.path.insert(
-    0,
-    os.path.join(
-        os.path.dirname(__file__), "..", "build", "dash", "tests", "backend_tests"
-    ),
-)
+import uvicorn
+from dash import Dash, Input, Output, ctx, html
 
-# pylint: disable=wrong-import-position
-from ws_helpers import (  # noqa: E402
-    SCOPE,
-    RawClient,
-    ServerThread,
-    callback_request,
-    make_app,
-)
+SCOPE = {
+    "type": "websocket",
+    "scheme": "ws",
+    "path": "/_dash-ws-callback",
+    "query_string": b"",
+    "headers": [(b"host", b"testserver"), (b"origin", b"http://testserver")],
+}
+
+
+def make_app():
+    app = Dash(__name__, backend="fastapi", websocket_callbacks=True)
+    app.layout = html.Div([html.Div(id=n) for n in ("fast", "afast", "sync")])
+    saw_shutdown = {}
+
+    @app.callback(Output("fast", "children"), Input("fast", "title"))
+    def fast(n):
+        return n
+
+    @app.callback(Output("afast", "children"), Input("afast", "title"))
+    async def afast(n):
+        return n
+
+    @app.callback(Output("sync", "children"), Input("sync", "title"))
+    def sync(n):
+        saw_shutdown[n] = None
+        ws, deadline = ctx.websocket, time.monotonic() + 10
+        while not ws.is_shutdown and time.monotonic() < deadline:
+            time.sleep(0.001)
+        saw_shutdown[n] = time.monotonic() if ws.is_shutdown else None
+        return n
+
+    app._setup_server()  # pylint: disable=protected-access
+    return app, saw_shutdown
+
+
+def request(name, n):
+    return json.dumps(
+        {
+            "type": "callback_request",
+            "requestId": f"r{n}",
+            "rendererId": "bench",
+            "payload": {
+                "output": f"{name}.children",
+                "outputs": {"id": name, "property": "children"},
+                "inputs": [{"id": name, "property": "title", "value": n}],
+                "changedPropIds": [f"{name}.title"],
+            },
+        }
+    )
+
+
+class ServerThread:
+    """uvicorn (websockets-sansio) serving ``asgi`` on its own loop in a thread."""
+
+    def __init__(self, asgi):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            asgi, ws="websockets-sansio", log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete,
+            args=(self.server.serve(sockets=[sock]),),
+            daemon=True,
+        )
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+
+    def tasks(self):
+        async def collect():
+            return set(asyncio.all_tasks()) - {asyncio.current_task()}
+
+        return asyncio.run_coroutine_threadsafe(collect(), self.loop).result(10)
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def bare_client(port, text):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        b"GET /_dash-ws-callback HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Origin: http://127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade"
+        b"\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    sock.recv(4096)
+    data = text.encode()
+    sock.sendall(struct.pack("!BBH4x", 0x81, 0x80 | 126, len(data)) + data)
+    return sock
 
 
 def serve():
-    app, _ = make_app("fastapi")
+    app, _ = make_app()
 
     async def echo(websocket):
         await websocket.accept()
@@ -60,7 +148,7 @@ def serve():
     from starlette.routing import WebSocketRoute
 
     app.server.router.routes.insert(0, WebSocketRoute("/echo", echo))
-    server = ServerThread(app, "uvicorn", "websockets-sansio")
+    server = ServerThread(app.server)
     print(server.port, flush=True)
     for _ in sys.stdin:  # each line asks for the CPU time used so far
         print(time.process_time(), flush=True)
@@ -68,26 +156,25 @@ def serve():
 
 
 def cleanup(count):
-    app, probe = make_app("fastapi")
-    server = ServerThread(app, "uvicorn", "websockets-sansio")
-    baseline = server.baseline()
+    app, saw_shutdown = make_app()
+    server = ServerThread(app.server)
+    baseline = server.tasks()
     seen, gone = [], []
-    for _ in range(count):
-        probe.reset()
-        client = RawClient(server.port)
-        client.send_json(callback_request("sync", probe.token))
-        probe.wait_started("sync")
+    for n in range(1, count + 1):
+        sock = bare_client(server.port, request("sync", n))
+        while n not in saw_shutdown:
+            time.sleep(0.001)
         died = time.monotonic()
-        client.reset()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
         tasks_gone = None
-        deadline = died + 10
-        while time.monotonic() < deadline:
+        while time.monotonic() < died + 10:
             if tasks_gone is None and not server.tasks() - baseline:
                 tasks_gone = time.monotonic()
-            if tasks_gone is not None and probe.saw_shutdown.get("sync"):
+            if tasks_gone is not None and saw_shutdown[n]:
                 break
             time.sleep(0.002)
-        saw = probe.saw_shutdown.get("sync")
+        saw = saw_shutdown[n]
         seen.append(None if not saw else (saw - died) * 1000)
         gone.append(None if tasks_gone is None else (tasks_gone - died) * 1000)
     server.stop()
@@ -107,11 +194,9 @@ class InlineExecutor(concurrent.futures.Executor):
 
 
 def count(n):
-    app, _ = make_app("fastapi")
+    app, _ = make_app()
     app.backend._callback_executor = InlineExecutor()  # pylint: disable=protected-access
-    texts = [
-        json.dumps(callback_request("fast", i, request_id=f"r{i}")) for i in range(n)
-    ]
+    texts = [request("fast", i) for i in range(n)]
 
     async def pipelined():
         inbox = asyncio.Queue()
@@ -144,6 +229,6 @@ def count(n):
 
 
 if __name__ == "__main__":
-    {"serve": lambda: serve(), "cleanup": lambda: cleanup(int(sys.argv[2]))}.get(
+    {"serve": serve, "cleanup": lambda: cleanup(int(sys.argv[2]))}.get(
         sys.argv[1], lambda: count(int(sys.argv[2]))
     )()

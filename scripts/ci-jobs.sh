@@ -6,7 +6,7 @@
 # `pytest --headless --nopercyfinalize <suite> -v -s`).
 #
 # usage: scripts/ci-jobs.sh <venv> <job>...     jobs: unit backend websocket
-# (TREE=<dir> runs them in another checkout of the tree.) Each job's whole
+# (TREE=<dir> runs them in another checkout of the tree, with its dash.) Each job's whole
 # output goes to build/logs/<venv>-<job>.log; what is printed here is its
 # summary (and, when it fails, the end of the log).
 set -uo pipefail
@@ -15,6 +15,9 @@ shift
 name=$(basename "$venv")
 root=$(cd "$(dirname "$0")/.." && pwd)
 tree=${TREE:-$root/build/dash}
+# Another checkout's dash/ must be the one imported, not the venv's editable
+# install (build/dash): it goes first on sys.path.
+[ -n "${TREE:-}" ] && export PYTHONPATH=$tree
 logs=$root/build/logs
 mkdir -p "$logs"
 export DASH_TEST_CHROMEPATH=${DASH_TEST_CHROMEPATH:-$(command -v chromium || true)}

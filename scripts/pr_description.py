@@ -1,93 +1,77 @@
-"""`make pr` (second half): dist/PR.md, the pull request's description.
+"""`make pr` (second half): each pull request's description, dist/pr-k.md,
+from prs/NN-<slug>/PR.md.in, and the bug report, dist/ISSUE.md, from
+scripts/ISSUE.md.in.
 
-The prose is in scripts/PR.md.in; the figures come from the files in
-results/, each written by a command of this repository (its first line says
-which), and the list of commits from build/dash. Run with any Python 3.
+In a template, {{commits}} is the PR's commits, {{size}} its changed lines
+(what `git diff --numstat` counts, from the previous PR's tip), {{file:path}}
+a file of this repository (the figures are in results/, each file written by
+a command of this repository, which its first line names). Run with any
+Python 3.
 """
-import json
+import glob
 import os
+import re
 import subprocess
-from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-RESULTS = os.path.join(ROOT, "results")
+TREE = os.path.join(ROOT, "build", "dash")
 
 
-def read(name):
-    with open(os.path.join(RESULTS, name), encoding="utf-8") as f:
-        return f.read().rstrip("\n")
+def git(*args):
+    return subprocess.run(
+        ["git", "-C", TREE, *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
-def series():
-    log = subprocess.run(
-        ["git", "-C", os.path.join(ROOT, "build", "dash"), "log", "--reverse"]
-        + ["--format=%s", "upstream..HEAD"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    return "\n".join(f"{i}. {subject}" for i, subject in enumerate(log, 1))
+def size(base, tip):
+    counts = {"dash source": 0, "tests": 0, "other": 0}
+    for line in git("diff", "--numstat", base, tip).splitlines():
+        added, removed, path = line.split("\t")
+        kind = (
+            "dash source"
+            if path.startswith("dash/")
+            else "tests" if path.startswith("tests/") else "other"
+        )
+        counts[kind] += int(added) + int(removed)
+    total = sum(counts.values())
+    parts = ", ".join(f"{kind} {n}" for kind, n in counts.items())
+    return f"{total} changed lines ({parts}; `git diff --numstat {base} {tip}`)"
 
 
-def group(scenario):
-    """Kills and the like stay rows of their own; bad frames are one row."""
-    if scenario.startswith("bad:") and scenario != "bad:oversize":
-        return "bad frames (each class of the tests)"
-    return scenario
+def fill(text, base=None, tip=None):
+    def file(match):
+        with open(os.path.join(ROOT, match.group(1)), encoding="utf-8") as f:
+            return f.read().rstrip("\n")
 
-
-def demo():
-    """The demo's rows, condensed: per scenario group and server, how many
-    scenarios fail on the release and with the PR."""
-    data = json.loads(read("demo.json"))
-    sides = sorted({row["side"] for row in data["rows"]}, key=lambda s: s != "PR")
-    release = [s for s in sides if s != "PR"][0]
-    cells = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    servers, groups = [], []
-    for row in data["rows"]:
-        server, name = row["server"], group(row["scenario"])
-        if server not in servers:
-            servers.append(server)
-        if name not in groups:
-            groups.append(name)
-        cell = cells[name][server]
-        if row["side"] == release:
-            cell[0] += 1 if row["verdict"] == "FAIL" else 0
-            cell[2] += 1
-        elif row["side"] == "PR":
-            cell[1] += 1 if row["verdict"] == "FAIL" else 0
-    lines = [
-        "| scenario | " + " | ".join(servers) + " |",
-        "|---|" + "---|" * len(servers),
-    ]
-    for name in groups:
-        row = []
-        for server in servers:
-            bad_release, bad_pr, total = cells[name][server]
-            row.append(
-                f"{bad_release}/{total} → {bad_pr}/{total}" if total else "-"
-            )
-        lines.append(f"| {name} | " + " | ".join(row) + " |")
-    return "\n".join(lines), data["summary"]
+    text = re.sub(r"\{\{file:([^}]+)\}\}", file, text)
+    if tip:
+        commits = git("log", "--reverse", "--format=%s", f"{base}..{tip}")
+        text = text.replace(
+            "{{commits}}",
+            "\n".join(f"{i}. {s}" for i, s in enumerate(commits.splitlines(), 1)),
+        )
+        text = text.replace("{{size}}", size(base, tip))
+    return text
 
 
 def main():
-    table, summary = demo()
-    with open(os.path.join(HERE, "PR.md.in"), encoding="utf-8") as f:
-        text = f.read()
-    for key, value in {
-        "series": series(),
-        "demo_table": table,
-        "demo_summary": summary,
-        "bench": read("bench.txt"),
-        "tests": read("test.txt"),
-        "guards": read("guards.txt"),
-        "stress": read("stress.txt"),
-        "bisect": read("bisect.txt"),
-    }.items():
-        text = text.replace("{{" + key + "}}", value)
-    print(text, end="")
+    os.makedirs(os.path.join(ROOT, "dist"), exist_ok=True)
+    base = "upstream"
+    for k, folder in enumerate(sorted(glob.glob(os.path.join(ROOT, "prs", "[0-9]*"))), 1):
+        tip = f"pr-{k}"
+        with open(os.path.join(folder, "PR.md.in"), encoding="utf-8") as f:
+            text = fill(f.read(), base, tip)
+        out = os.path.join(ROOT, "dist", f"{tip}.md")
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"dist/{tip}.md: {text.count(chr(10))} lines ({os.path.basename(folder)})")
+        base = tip
+    with open(os.path.join(HERE, "ISSUE.md.in"), encoding="utf-8") as f:
+        text = fill(f.read())
+    with open(os.path.join(ROOT, "dist", "ISSUE.md"), "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"dist/ISSUE.md: {text.count(chr(10))} lines")
 
 
 if __name__ == "__main__":

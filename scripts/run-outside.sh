@@ -4,7 +4,7 @@
 # into a package folder, dash's pytest.ini one level up. pytest puts that
 # level on sys.path, so a copy inside a tree would import the tree's dash/.
 #
-# usage: scripts/run-outside.sh <venv> <test path>... [-- pytest args]
+# usage: [REF=pr-1] scripts/run-outside.sh <venv> <test path>... [pytest args]
 set -uo pipefail
 venv=$(cd "$1" && pwd)
 shift
@@ -12,9 +12,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tree=$root/build/dash
 name=$(basename "$venv")
 scratch=$root/build/outside-$name
+ref=${REF:-HEAD}  # the tests (and dash's pytest.ini) as they are at this ref
 rm -rf "$scratch" && mkdir -p "$scratch/ci"
-cp "$tree/pytest.ini" "$scratch/"
-cp -r "$tree/tests" "$scratch/ci/tests" && touch "$scratch/ci/__init__.py"
+git -C "$tree" show "$ref:pytest.ini" >"$scratch/pytest.ini"
+git -C "$tree" archive "$ref" tests | tar -x -C "$scratch/ci" && touch "$scratch/ci/__init__.py"
 export DASH_TEST_CHROMEPATH=${DASH_TEST_CHROMEPATH:-$(command -v chromium || true)}
 cd "$scratch/ci" || exit 1
 echo "== $name: $("$venv/bin/python" -c 'import dash, sys; print("dash", dash.__version__, "from", dash.__file__, "on Python", sys.version.split()[0])')"

@@ -19,9 +19,9 @@
 #   make bisect-check   lint and tests at every commit of the stack
 #   make repro          dist/ISSUE.md's reproduction: release vs pr-1, each server
 #   make demo           the reproduction: release, pr-1 and the top, each server
-#   make demo-full      the whole disconnect matrix, release vs top
+#   make demo-full      the whole matrix (scripts/matrix.py): every way a
+#                       client ends, every server, release vs top, 3.12 and 3.13
 #   make bench [AT=pr-1]  healthy-connection cost and callgrind counts, release vs AT
-#   make soak           500 random clients dying in random ways (not in make test)
 #   make pr             dist/pr-k.diff and dist/pr-k.md per PR, dist/ISSUE.md
 #   make refresh        regenerate prs/ from the pr-k tags of build/dash
 #   make lock           regenerate requirements/lock-py*.txt
@@ -40,7 +40,6 @@ TOOLS := build/tools
 UV := $(TOOLS)/bin/uv
 LINT_CFG := $(CURDIR)/../shared/upstream-lint
 DASH_DEV := ../shared/dash-dev
-DASH ?=
 BENCH_ARGS ?=
 AT ?=
 REF ?=
@@ -60,7 +59,7 @@ PR_TAGS = $(shell git -C build/dash tag -l 'pr-*' 2>/dev/null | sort -t- -k2 -n)
 LOWER_TIPS = $(filter-out $(lastword $(PR_TAGS)),$(PR_TAGS))
 
 .PHONY: tree venv venv-py39 venv-py313 venv-upstream venv-at lint test test-at guards \
-	test-stress bisect-check repro demo demo-full bench soak pr refresh lock clean \
+	test-stress bisect-check repro demo demo-full bench pr refresh lock clean \
 	chromedriver valgrind
 
 $(UV):
@@ -129,12 +128,6 @@ venv-at: $(UV) build/dash/.git/HEAD
 	$(MAKE) venv-at REF=pr-$* PY=3.13
 .venv-pr-%/bin/python:
 	$(MAKE) venv-at REF=pr-$*
-
-# Any other release, for `make demo-full DASH=...` (e.g. 4.2.0rc1).
-.venv-dash-%/bin/python: $(UV) build/dl/dash-%.tar.gz
-	rm -rf build/rel-$* && mkdir -p build/rel-$*
-	tar -xzf build/dl/dash-$*.tar.gz -C build/rel-$* --strip-components=1
-	$(call make_venv,.venv-dash-$*,$(PY312),requirements/lock-py312.txt,build/rel-$*)
 
 lock: $(UV) build/dash/.git/HEAD
 	cd requirements && ../$(UV) pip compile -q --no-header --python-version 3.12 pr-test.in -o lock-py312.txt
@@ -207,20 +200,14 @@ demo: .venv-upstream/bin/python .venv-pr-1/bin/python .venv-pr-1-py313/bin/pytho
 	scripts/repro.sh .venv-upstream=release .venv-pr-1=pr-1 .venv=top \
 	  .venv-upstream-py313=release .venv-pr-1-py313=pr-1 .venv-py313=top
 
-demo-full: .venv/bin/python .venv-upstream/bin/python $(if $(DASH),.venv-dash-$(DASH)/bin/python)
-	.venv/bin/python scripts/demo.py --release .venv-upstream --pr .venv $(if $(DASH),--extra $(DASH)=.venv-dash-$(DASH))
+demo-full: .venv/bin/python .venv-py313/bin/python .venv-upstream/bin/python
+	cd scripts && ../.venv/bin/python matrix.py release=../.venv-upstream top=../.venv \
+	  release=../.venv-upstream-py313 top=../.venv-py313
 
 BENCH_VENV = $(if $(AT),.venv-$(AT),.venv)
 bench: valgrind $(BENCH_VENV)/bin/python .venv-upstream/bin/python
 	$(if $(AT),scripts/at.sh $(AT))
 	.venv/bin/python scripts/bench.py --release .venv-upstream --pr $(BENCH_VENV) $(BENCH_ARGS)
-
-.venv-soak/bin/python: $(UV) build/dash/.git/HEAD
-	$(call make_venv,.venv-soak,$(PY312),requirements/lock-py312.txt,-e build/dash)
-	$(UV) pip install -q --python .venv-soak/bin/python -r requirements/pr-soak.txt
-
-soak: .venv-soak/bin/python
-	.venv-soak/bin/python scripts/soak.py --venv .venv-soak
 
 pr: build/dash/.git/HEAD
 	@mkdir -p dist
@@ -235,4 +222,4 @@ refresh:
 
 clean:
 	rm -rf build dist .venv .venv-py39 .venv-py313 .venv-upstream .venv-upstream-py39 \
-	  .venv-upstream-py313 .venv-dash-* .venv-soak .venv-pr-*
+	  .venv-upstream-py313 .venv-pr-*

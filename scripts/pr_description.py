@@ -4,9 +4,11 @@ scripts/ISSUE.md.in.
 
 In a template, {{commits}} is the PR's commits, {{size}} its changed lines
 (what `git diff --numstat` counts, from the previous PR's tip), {{file:path}}
-a file of this repository (the figures are in results/, each file written by
-a command of this repository, which its first line names). Run with any
-Python 3.
+a file of this repository, {{body:path}} the same without its first line,
+{{tail:path}} its last line, {{at:path}} only its lines for this PR's tip (results/test.txt: the lines
+before the first "== pr-k" are the top's) (the figures are in results/, each
+file written by a command of this repository, which its first line names).
+Run with any Python 3.
 """
 import glob
 import os
@@ -39,12 +41,31 @@ def size(base, tip):
     return f"{total} changed lines ({parts}; `git diff --numstat {base} {tip}`)"
 
 
-def fill(text, base=None, tip=None):
+def fill(text, base=None, tip=None, top=None):
     def file(match):
         with open(os.path.join(ROOT, match.group(1)), encoding="utf-8") as f:
             return f.read().rstrip("\n")
 
+    def body(match):  # the file without its first line (the command and date)
+        return file(match).split("\n", 1)[1]
+
+    def at(match):  # the lines of results/test.txt for this tip
+        lines, out = body(match).split("\n"), []
+        mine = tip == top
+        for line in lines:
+            if line.startswith(("== pr-", "make test:")):
+                mine = line.startswith(f"== {tip} ")
+            if mine:
+                out.append(line)
+        return "\n".join(out)
+
     text = re.sub(r"\{\{file:([^}]+)\}\}", file, text)
+    def tail(match):  # the file's last line
+        return file(match).split("\n")[-1]
+
+    text = re.sub(r"\{\{tail:([^}]+)\}\}", tail, text)
+    text = re.sub(r"\{\{at:([^}]+)\}\}", at, text)
+    text = re.sub(r"\{\{body:([^}]+)\}\}", body, text)
     if tip:
         commits = git("log", "--reverse", "--format=%s", f"{base}..{tip}")
         text = text.replace(
@@ -58,10 +79,11 @@ def fill(text, base=None, tip=None):
 def main():
     os.makedirs(os.path.join(ROOT, "dist"), exist_ok=True)
     base = "upstream"
-    for k, folder in enumerate(sorted(glob.glob(os.path.join(ROOT, "prs", "[0-9]*"))), 1):
+    folders = sorted(glob.glob(os.path.join(ROOT, "prs", "[0-9]*")))
+    for k, folder in enumerate(folders, 1):
         tip = f"pr-{k}"
         with open(os.path.join(folder, "PR.md.in"), encoding="utf-8") as f:
-            text = fill(f.read(), base, tip)
+            text = fill(f.read(), base, tip, f"pr-{len(folders)}")
         out = os.path.join(ROOT, "dist", f"{tip}.md")
         with open(out, "w", encoding="utf-8") as f:
             f.write(text)

@@ -12,10 +12,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tree=$root/build/dash
 name=$(basename "$venv")
 scratch=$root/build/outside-$name
-ref=${REF:-HEAD}  # the tests (and dash's pytest.ini) as they are at this ref
 rm -rf "$scratch" && mkdir -p "$scratch/ci"
-git -C "$tree" show "$ref:pytest.ini" >"$scratch/pytest.ini"
-git -C "$tree" archive "$ref" tests | tar -x -C "$scratch/ci" && touch "$scratch/ci/__init__.py"
+if [ -n "${REF:-}" ]; then  # the tests (and dash's pytest.ini) as they are at REF
+  git -C "$tree" show "$REF:pytest.ini" >"$scratch/pytest.ini"
+  git -C "$tree" archive "$REF" tests | tar -x -C "$scratch/ci"
+else  # as they are in build/dash's working tree
+  cp "$tree/pytest.ini" "$scratch/" && cp -r "$tree/tests" "$scratch/ci/tests"
+fi
+touch "$scratch/ci/__init__.py"
 export DASH_TEST_CHROMEPATH=${DASH_TEST_CHROMEPATH:-$(command -v chromium || true)}
 cd "$scratch/ci" || exit 1
 echo "== $name: $("$venv/bin/python" -c 'import dash, sys; print("dash", dash.__version__, "from", dash.__file__, "on Python", sys.version.split()[0])')"

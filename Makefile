@@ -179,9 +179,10 @@ GUARD_BASE = $(if $(filter 1,$(PR)),upstream,pr-$(shell echo $$(($(PR) - 1))))
 GUARD_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=AM $(GUARD_BASE) pr-$(PR) -- 'tests/*test_*.py' 2>/dev/null)
 GUARD_VENVS = $(if $(filter 1,$(PR)),.venv-upstream .venv-upstream-py39 .venv-upstream-py313,.venv-pr-$(shell echo $$(($(PR) - 1))))
 guards: chromedriver build/dash/.git/HEAD $(addsuffix /bin/python,$(GUARD_VENVS))
-	@$(if $(filter 1,$(PR)),,scripts/at.sh $(GUARD_BASE);) for v in $(GUARD_VENVS); do \
+	@$(if $(filter 1,$(PR)),,scripts/at.sh $(GUARD_BASE) >/dev/null;) for v in $(GUARD_VENVS); do \
 	  REF=pr-$(PR) scripts/run-outside.sh $$v $(GUARD_TESTS) -p no:sugar -q -rfE --continue-on-collection-errors \
-	    | grep -E '^(== |FAILED|ERROR|=+ .*[0-9]+ (passed|failed))'; done; true
+	    | grep -E '^(== |FAILED|ERROR|=+ .*[0-9]+ (passed|failed))' \
+	    | sed -E 's#^== ([^:]*): (dash [^ ]*) from [^ ]* on#== \1: \2 on#'; done; true
 
 # The stack's new tests, three times, while another process keeps a core busy.
 NEW_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=A upstream HEAD -- 'tests/*test_*.py' 2>/dev/null)

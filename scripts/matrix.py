@@ -7,7 +7,8 @@ For each side, server and scenario, serves the app below in a fresh server
 process (that side's venv), plays the scenario as a client, then checks that
 the server still answers a new client, stops the server and reads its log.
 A row fails on an ERROR or a traceback in the log, a close code other than
-the one the scenario expects, or a server that no longer answers. WARNINGs are counted, not failed: a bad frame may earn one.
+the one the scenario expects, or a server that no longer answers. WARNINGs
+are counted, not failed: a bad frame may earn one.
 """
 import asyncio
 import json
@@ -181,8 +182,14 @@ def run(venv, backend, runner, scenario):
 def main():
     sides = [arg.split("=", 1) for arg in sys.argv[1:]]
     failing = {label: 0 for label, _ in sides}
+
+    def named(label, venv):  # in the table: the side's label and its Python
+        out = subprocess.check_output([os.path.join(venv, "bin", "python"), "-V"])
+        return f"{label} {out.decode().split()[1]}"
+
+    python = {venv: named(label, venv) for label, venv in sides}
     print(
-        f"{'server':18} {'scenario':36} {'side':8} verdict  got        served  ERROR  WARNING  tracebacks"
+        f"{'server':18} {'scenario':36} {'side':15} verdict  {'got':14} served  ERROR  WARNING  tracebacks"
     )
     for backend, runner in SERVERS:
         for name, scenario, expected in SCENARIOS:
@@ -197,8 +204,8 @@ def main():
                 fail = fail or (expected is not None and got != expected)
                 failing[label] += bool(fail)
                 print(
-                    f"{backend + '/' + runner:18} {name:36} {label:8} {'FAIL' if fail else 'ok':7}"
-                    f"  {str(got):10} {str(served):7} {errors:5}  {warnings:7}  {tracebacks:10}"
+                    f"{backend + '/' + runner:18} {name:36} {python[venv]:15} {'FAIL' if fail else 'ok':7}"
+                    f"  {str(got):14} {str(served):7} {errors:5}  {warnings:7}  {tracebacks:10}"
                 )
     print(" ".join(f"{label}_failing={n}" for label, n in failing.items()))
     print(f"pr_failing={sum(n for label, n in failing.items() if label != 'release')}")

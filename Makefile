@@ -126,6 +126,8 @@ venv-at: $(UV) build/dash/.git/HEAD
 	$(MAKE) venv-upstream
 .venv-pr-%-py313/bin/python:
 	$(MAKE) venv-at REF=pr-$* PY=3.13
+.venv-pr-%-py39/bin/python:
+	$(MAKE) venv-at REF=pr-$* PY=3.9
 .venv-pr-%/bin/python:
 	$(MAKE) venv-at REF=pr-$*
 
@@ -192,14 +194,17 @@ test-stress: chromedriver .venv/bin/python build/dash/.git/HEAD
 bisect-check: $(UV) build/dash/.git/HEAD .venv/bin/python .venv-py313/bin/python
 	scripts/bisect-check.sh
 
-repro: .venv-upstream/bin/python .venv-pr-1/bin/python .venv-pr-1-py313/bin/python
+repro: .venv-upstream/bin/python .venv-pr-1/bin/python .venv-pr-1-py313/bin/python .venv-pr-1-py39/bin/python
 	scripts/at.sh pr-1
-	scripts/repro.sh .venv-upstream=release .venv-pr-1=pr-1 .venv-upstream-py313=release .venv-pr-1-py313=pr-1
+	scripts/repro.sh .venv-upstream=release .venv-pr-1=pr-1 .venv-upstream-py313=release \
+	  .venv-pr-1-py313=pr-1 .venv-upstream-py39=release .venv-pr-1-py39=pr-1
 
-demo: .venv-upstream/bin/python .venv-pr-1/bin/python .venv-pr-1-py313/bin/python .venv/bin/python .venv-py313/bin/python
+demo: .venv-upstream/bin/python .venv-pr-1/bin/python .venv-pr-1-py313/bin/python .venv-pr-1-py39/bin/python \
+	  .venv/bin/python .venv-py313/bin/python .venv-py39/bin/python
 	scripts/at.sh pr-1
 	scripts/repro.sh .venv-upstream=release .venv-pr-1=pr-1 .venv=top \
-	  .venv-upstream-py313=release .venv-pr-1-py313=pr-1 .venv-py313=top
+	  .venv-upstream-py313=release .venv-pr-1-py313=pr-1 .venv-py313=top \
+	  .venv-upstream-py39=release .venv-pr-1-py39=pr-1 .venv-py39=top
 
 demo-full: .venv/bin/python .venv-py313/bin/python .venv-upstream/bin/python
 	cd scripts && ../.venv/bin/python matrix.py release=../.venv-upstream top=../.venv \

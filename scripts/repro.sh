@@ -3,6 +3,8 @@
 # with each given venv's dash, on each server: what the server logged at
 # WARNING and above, and its exceptions, side by side; then how many runs
 # of each side logged anything (pr_failing: those of every side but release).
+# "asgi": repro.py plays the ASGI server of a race real sockets hit now and
+# then, and prints what the app raised, or that its handler did not end.
 #
 # usage: scripts/repro.sh <venv>=<label>...
 set -uo pipefail
@@ -15,7 +17,7 @@ from importlib.metadata import version as v
 names = ["dash", "starlette", "fastapi", "uvicorn", "websockets", "quart", "hypercorn"]
 print(f"Python {sys.version.split()[0]}: " + ", ".join(f"{n} {v(n)}" for n in names))')"
 done
-for server in "fastapi uvicorn" "quart hypercorn" "quart uvicorn"; do
+for server in "fastapi uvicorn" "quart hypercorn" "quart uvicorn" "fastapi asgi" "quart asgi"; do
   echo "== ${server% *} on ${server#* }"
   for pair in "$@"; do
     venv=${pair%%=*} label=${pair#*=}

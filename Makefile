@@ -174,12 +174,13 @@ test-at: chromedriver build/dash/.git/HEAD .venv/bin/python .venv-py39/bin/pytho
 	JOBS="unit backend websocket" VENVS=".venv .venv-py39 .venv-py313" scripts/check-at.sh $(REF)
 
 # PR k's new and changed tests (from its tip), in dash's CI layout outside any
-# dash tree, against its predecessor: the untouched release for PR 1 (on 3.12,
-# 3.9 and 3.13), pr-(k-1) otherwise (3.12). The guards fail there; what
-# passes there is what the PR keeps. The exit status is reported, not enforced.
-GUARD_BASE = $(if $(filter 1,$(PR)),upstream,pr-$(shell echo $$(($(PR) - 1))))
-GUARD_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=AM $(GUARD_BASE) pr-$(PR) -- 'tests/*test_*.py' 2>/dev/null)
-GUARD_VENVS = $(if $(filter 1,$(PR)),.venv-upstream .venv-upstream-py39 .venv-upstream-py313,.venv-pr-$(shell echo $$(($(PR) - 1))))
+# dash tree, against the base it applies on: the untouched release for PR 1,
+# PR 1 for the others (each applies on PR 1 alone), on 3.12, 3.9 and 3.13.
+# The guards fail there; what passes there is what the PR keeps. The exit
+# status is reported, not enforced.
+GUARD_BASE = $(if $(filter 1,$(PR)),upstream,pr-1)
+GUARD_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=AM pr-$(shell echo $$(($(PR) - 1))) pr-$(PR) -- 'tests/*test_*.py' 2>/dev/null)
+GUARD_VENVS = $(if $(filter 1,$(PR)),.venv-upstream .venv-upstream-py39 .venv-upstream-py313,.venv-pr-1 .venv-pr-1-py39 .venv-pr-1-py313)
 guards: chromedriver build/dash/.git/HEAD $(addsuffix /bin/python,$(GUARD_VENVS))
 	@$(if $(filter 1,$(PR)),,scripts/at.sh $(GUARD_BASE) >/dev/null;) for v in $(GUARD_VENVS); do \
 	  REF=pr-$(PR) scripts/run-outside.sh $$v $(GUARD_TESTS) -p no:sugar -q -rfE --continue-on-collection-errors \

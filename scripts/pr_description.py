@@ -89,11 +89,22 @@ def main():
             f.write(text)
         print(f"dist/{tip}.md: {text.count(chr(10))} lines ({os.path.basename(folder)})")
         base = tip
-    with open(os.path.join(HERE, "ISSUE.md.in"), encoding="utf-8") as f:
-        text = fill(f.read())
-    with open(os.path.join(ROOT, "dist", "ISSUE.md"), "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"dist/ISSUE.md: {text.count(chr(10))} lines")
+    # the bug reports: PR 1's (dist/ISSUE.md, also dist/issues/pr-1.md), each
+    # other PR's (prs/NN-*/ISSUE.md.in), and scripts/issues/*.md.in
+    os.makedirs(os.path.join(ROOT, "dist", "issues"), exist_ok=True)
+    sources = [(os.path.join(HERE, "ISSUE.md.in"), "ISSUE.md")]
+    sources.append((os.path.join(HERE, "ISSUE.md.in"), "issues/pr-1.md"))
+    for k, folder in enumerate(folders, 1):
+        if os.path.exists(os.path.join(folder, "ISSUE.md.in")):
+            sources.append((os.path.join(folder, "ISSUE.md.in"), f"issues/pr-{k}.md"))
+    for path in sorted(glob.glob(os.path.join(HERE, "issues", "*.md.in"))):
+        sources.append((path, "issues/" + os.path.basename(path)[: -len(".in")]))
+    for path, name in sources:
+        with open(path, encoding="utf-8") as f:
+            text = fill(f.read())
+        with open(os.path.join(ROOT, "dist", name), "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"dist/{name}: {text.count(chr(10))} lines")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
     python repro.py fastapi uvicorn | quart hypercorn | quart uvicorn
     python repro.py fastapi asgi | quart asgi
 
-With a server: serves the app below, then, as clients, one closes while its
-callback runs, and one is closed mid-callback by a websocket_message hook
-that closes the socket itself. Prints what the server logged.
+With a server: serves the app below, then, as clients, one leaves with no
+callback running, one closes while its callback runs, and one is closed
+mid-callback by a websocket_message hook that closes the socket itself.
+Prints what the server logged.
 With "asgi": plays, as the ASGI server, a race that real sockets hit only now
 and then: a send finds the client gone (uvicorn's ClientDisconnected) while a
 frame is still to be read, then the disconnect comes. Prints what the app
@@ -102,9 +103,10 @@ if __name__ == "__main__":
                 break
         time.sleep(0.1)
     url, origin = f"ws://127.0.0.1:{port}/_dash-ws-callback", f"http://127.0.0.1:{port}"
-    for request_id in ("tab-closed", "expired"):
+    for request_id in ("idle", "tab-closed", "expired"):
         with connect(url, origin=origin) as client:
-            client.send(request(request_id))
+            idle = request_id == "idle"
+            client.send('{"type": "heartbeat"}' if idle else request(request_id))
             time.sleep(0.5)  # the callback runs; the client goes
     time.sleep(3)
     proc.terminate()

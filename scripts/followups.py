@@ -1,0 +1,125 @@
+"""The follow-up reports' reproductions (dist/issues/pr-2..5.md), one case each.
+
+    python followups.py hook | stubborn | queue | stop   [fastapi | quart]
+
+Each serves a small app in this process, playing its client at the ASGI
+boundary (hook, stubborn, queue) or over a real socket (stop), and prints
+what the client got and what was logged at WARNING or above.
+"""
+import asyncio
+import json
+import logging
+import sys
+import threading
+import time
+
+from dash import Dash, Input, Output, ctx, hooks, html, set_props
+
+case, backend = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "fastapi"
+logged = []
+handler = logging.Handler(logging.WARNING)
+handler.emit = lambda record: logged.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+logging.getLogger().addHandler(handler)
+
+if case == "hook":
+
+    @hooks.websocket_connect()
+    def check_session(_websocket):
+        raise TimeoutError("auth store did not answer")  # an auth store that is down
+
+
+app = Dash(__name__, backend=backend, websocket_callbacks=True)
+app.layout = html.Div([html.Div(id="out"), html.Div(id="in")])
+started = threading.Event()
+
+
+@app.callback(Output("out", "children"), Input("in", "title"))
+def sync_callback(value):
+    started.set()
+    while not ctx.websocket.is_shutdown:  # runs until its connection closes
+        if value == "ignores is_shutdown":
+            time.sleep(3)
+            return "done"
+        if value == "streams":
+            set_props("out", {"title": time.monotonic()})
+        else:
+            time.sleep(0.01)
+
+
+@app.callback(Output("in", "children"), Input("out", "title"))
+async def async_callback(_):
+    started.set()
+    end = time.monotonic() + 5
+    while time.monotonic() < end:  # a bare except around an await swallows the cancel
+        try:
+            await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            pass
+
+
+def request(output, value):
+    trigger = {"id": output.split(".")[0] == "out" and "in" or "out", "value": value}
+    trigger["property"] = "title"
+    payload = {"output": output, "inputs": [trigger]}
+    payload["outputs"] = dict(zip(("id", "property"), output.split(".")))
+    return json.dumps({"type": "callback_request", "requestId": "1", "payload": payload})
+
+
+async def connection(*texts, wait_started=False):
+    """One client at the ASGI boundary: its frames, then it goes (a close)."""
+    app._setup_server()  # pylint: disable=protected-access
+    scope = {"type": "websocket", "scheme": "ws", "path": "/_dash-ws-callback"}
+    scope.update(query_string=b"", headers=[(b"host", b"h"), (b"origin", b"http://h")])
+    events, closes, sent = asyncio.Queue(), [], asyncio.Event()
+
+    async def send(message):
+        if message["type"] == "websocket.close":
+            closes.append(message.get("code"))
+        sent.set()
+
+    events.put_nowait({"type": "websocket.connect"})
+    for text in texts:
+        events.put_nowait({"type": "websocket.receive", "text": text})
+    task = asyncio.ensure_future(app.server(scope, events.get, send))
+    if wait_started:
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+        await asyncio.wait_for(sent.wait(), 10)
+    started.clear()
+    events.put_nowait({"type": "websocket.disconnect", "code": 1001})
+    done, _ = await asyncio.wait([task], timeout=5)
+    return closes, bool(done)
+
+
+if case == "hook":
+    closes, _ = asyncio.run(connection())
+    print(f"{backend}: the client got close {closes}; logged at WARNING+: {logged}")
+elif case == "stubborn":
+    for output, value in (("in.children", 1), ("out.children", "ignores is_shutdown")):
+        start = time.monotonic()
+        _, ended = asyncio.run(connection(request(output, value), wait_started=True))
+        how = "ended" if ended else "still running 5 s after the client went"
+        print(f"{backend}, {output}: the connection's handler {how}; logged: {logged}")
+elif case == "queue":
+
+    async def many(n):
+        for _ in range(n):
+            await connection(request("out.children", "streams"), wait_started=True)
+
+    asyncio.run(many(200))
+elif case == "stop":
+    from dash.testing.application_runners import ThreadedRunner
+    from websockets.sync.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    runner = ThreadedRunner()
+    runner.start(app, host="127.0.0.1")
+    url = f"ws://127.0.0.1:{runner.port}/_dash-ws-callback"
+    with connect(url, origin=f"http://127.0.0.1:{runner.port}") as websocket:
+        websocket.send(request("out.children", 1))
+        started.wait(10)
+        runner.stop()  # as dash stops its server (Ctrl+C, SIGTERM)
+        try:
+            for _ in range(10000):  # what was sent before the close
+                websocket.recv(10)
+        except ConnectionClosed as closed:
+            print(f"{backend}: dash stopped its server; the client got close {closed.rcvd.code}")

@@ -1,6 +1,6 @@
 """The follow-up reports' reproductions (dist/issues/pr-2..5.md), one case each.
 
-    python followups.py hook | stubborn | queue | stop   [fastapi | quart]
+    python followups.py hook | stubborn | queue | stop | frames   [fastapi | quart]
 
 Each serves a small app in this process, playing its client at the ASGI
 boundary (hook, stubborn, queue) or over a real socket (stop), and prints
@@ -65,29 +65,36 @@ def request(output, value):
     return json.dumps({"type": "callback_request", "requestId": "1", "payload": payload})
 
 
-async def connection(*texts, wait_started=False):
+async def connection(*texts, wait_started=False, wait_close=False):
     """One client at the ASGI boundary: its frames, then it goes (a close)."""
     app._setup_server()  # pylint: disable=protected-access
     scope = {"type": "websocket", "scheme": "ws", "path": "/_dash-ws-callback"}
     scope.update(query_string=b"", headers=[(b"host", b"h"), (b"origin", b"http://h")])
-    events, closes, sent = asyncio.Queue(), [], asyncio.Event()
+    events, closes, sent, closed = asyncio.Queue(), [], asyncio.Event(), asyncio.Event()
 
     async def send(message):
         if message["type"] == "websocket.close":
             closes.append(message.get("code"))
+            closed.set()
         sent.set()
 
     events.put_nowait({"type": "websocket.connect"})
-    for text in texts:
-        events.put_nowait({"type": "websocket.receive", "text": text})
+    for text in texts:  # a frame's text, or its ASGI fields
+        frame = text if isinstance(text, dict) else {"text": text}
+        events.put_nowait(dict(frame, type="websocket.receive"))
     task = asyncio.ensure_future(app.server(scope, events.get, send))
     if wait_started:
         await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
         await asyncio.wait_for(sent.wait(), 10)
+    if wait_close:  # the server closes, or its handler ends, first
+        waiting = asyncio.ensure_future(closed.wait())
+        await asyncio.wait([task, waiting], timeout=5, return_when="FIRST_COMPLETED")
+        waiting.cancel()
     started.clear()
     events.put_nowait({"type": "websocket.disconnect", "code": 1001})
     done, _ = await asyncio.wait([task], timeout=5)
-    return closes, bool(done)
+    raised = done and not task.cancelled() and task.exception()
+    return closes, bool(done) if not raised else f"raised {raised!r}"
 
 
 if case == "hook":
@@ -106,6 +113,11 @@ elif case == "queue":
             await connection(request("out.children", "streams"), wait_started=True)
 
     asyncio.run(many(200))
+elif case == "frames":  # what a client other than the renderer may send
+    for frame in ({"bytes": b"\x00"}, {"text": "not json"}, {"text": "[1, 2]"}):
+        closes, ended = asyncio.run(connection(frame, wait_close=True))
+        print(f"{backend}, frame {frame}: close {closes}, handler {ended}; logged: {logged}")
+        logged.clear()
 elif case == "stop":
     from dash.testing.application_runners import ThreadedRunner
     from websockets.sync.client import connect

@@ -179,7 +179,8 @@ test-at: chromedriver build/dash/.git/HEAD .venv/bin/python .venv-py39/bin/pytho
 # The guards fail there; what passes there is what the PR keeps. The exit
 # status is reported, not enforced.
 GUARD_BASE = $(if $(filter 1,$(PR)),upstream,pr-1)
-GUARD_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=AM pr-$(shell echo $$(($(PR) - 1))) pr-$(PR) -- 'tests/*test_*.py' 2>/dev/null)
+GUARD_PREV = $(if $(filter 1,$(PR)),upstream,pr-$(shell echo $$(($(PR) - 1))))
+GUARD_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=AM $(GUARD_PREV) pr-$(PR) -- 'tests/*test_*.py' 2>/dev/null)
 GUARD_VENVS = $(if $(filter 1,$(PR)),.venv-upstream .venv-upstream-py39 .venv-upstream-py313,.venv-pr-1 .venv-pr-1-py39 .venv-pr-1-py313)
 guards: chromedriver build/dash/.git/HEAD $(addsuffix /bin/python,$(GUARD_VENVS))
 	@$(if $(filter 1,$(PR)),,scripts/at.sh $(GUARD_BASE) >/dev/null;) for v in $(GUARD_VENVS); do \

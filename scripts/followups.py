@@ -49,7 +49,7 @@ def sync_callback(value):
 @app.callback(Output("in", "children"), Input("out", "title"))
 async def async_callback(_):
     started.set()
-    end = time.monotonic() + 5
+    end = time.monotonic() + 8
     while time.monotonic() < end:  # a bare except around an await swallows the cancel
         try:
             await asyncio.sleep(0.01)

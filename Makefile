@@ -22,7 +22,8 @@
 #   make demo-full      the whole matrix (scripts/matrix.py): every way a
 #                       client ends, every server, release vs top, 3.12 and 3.13
 #   make bench [AT=pr-1]  healthy-connection cost and callgrind counts, release vs AT
-#   make pr             dist/pr-k.diff and dist/pr-k.md per PR, dist/ISSUE.md
+#   make pr             dist/pr-k.diff (PR k as opened on PR 1: scripts/pr-diff.sh)
+#                       and dist/pr-k.md per PR, dist/ISSUE.md
 #   make refresh        regenerate prs/ from the pr-k tags of build/dash
 #   make lock           regenerate requirements/lock-py*.txt
 #   make clean
@@ -220,7 +221,7 @@ bench: valgrind $(BENCH_VENV)/bin/python .venv-upstream/bin/python
 pr: build/dash/.git/HEAD
 	@mkdir -p dist
 	@prev=upstream; for tag in $(PR_TAGS); do \
-	  git -C build/dash diff $$prev $$tag -- . ':!dash.egg-info' > dist/$$tag.diff; \
+	  scripts/pr-diff.sh $${tag#pr-} > dist/$$tag.diff || exit 1; \
 	  echo "dist/$$tag.diff: $$(grep -c '^diff --git' dist/$$tag.diff) files, $$(git -C build/dash diff --numstat $$prev $$tag | awk '{n += $$1 + $$2} END {print n}') changed lines"; \
 	  prev=$$tag; done
 	$(PY312) scripts/pr_description.py

@@ -1,10 +1,11 @@
-"""The follow-up reports' reproductions (dist/issues/pr-2..5.md), one case each.
+"""The follow-up reports' reproductions (dist/issues/pr-2..8.md), one case each.
 
-    python followups.py hook | stubborn | queue | stop | frames   [fastapi | quart]
+    python followups.py hook | stubborn | queue | stop | frames | refused | bug
+                        [fastapi | quart]
 
 Each serves a small app in this process, playing its client at the ASGI
-boundary (hook, stubborn, queue) or over a real socket (stop), and prints
-what the client got and what was logged at WARNING or above.
+boundary (all but stop) or over a real socket (stop), and prints what the
+client got and what was logged at WARNING or above.
 """
 import asyncio
 import json
@@ -28,9 +29,19 @@ if case == "hook":
         raise TimeoutError("auth store did not answer")  # an auth store that is down
 
 
-app = Dash(__name__, backend=backend, websocket_callbacks=True)
+if case == "bug":  # a stand-in for a bug in dash's receive loop
+    from dash.backends import _quart
+
+    def a_dash_bug(*_args):
+        raise RuntimeError("a dash bug")
+
+    _quart.DashWebsocketCallback = a_dash_bug
+
+# refused: only the callbacks marked websocket=True (none here) are on WebSocket
+app = Dash(__name__, backend=backend, websocket_callbacks=case != "refused")
 app.layout = html.Div([html.Div(id="out"), html.Div(id="in")])
 started = threading.Event()
+answers = []  # the start of each frame the server sent
 
 
 @app.callback(Output("out", "children"), Input("in", "title"))
@@ -73,6 +84,8 @@ async def connection(*texts, wait_started=False, wait_close=False):
     events, closes, sent, closed = asyncio.Queue(), [], asyncio.Event(), asyncio.Event()
 
     async def send(message):
+        if message["type"] == "websocket.send":
+            answers.append(message["text"][:90])
         if message["type"] == "websocket.close":
             closes.append(message.get("code"))
             closed.set()
@@ -118,6 +131,15 @@ elif case == "frames":  # what a client other than the renderer may send
         closes, ended = asyncio.run(connection(frame, wait_close=True))
         print(f"{backend}, frame {frame}: close {closes}, handler {ended}; logged: {logged}")
         logged.clear()
+elif case == "refused":  # a page older than the app, or another client
+    for output in ("out.children", "nope.children"):
+        closes, ended = asyncio.run(connection(request(output, 1), wait_close=True))
+        print(f"{backend}, request for {output}: answers {answers}, close {closes},", end=" ")
+        print(f"handler {ended}; logged: {logged}")
+        answers.clear(), logged.clear()
+elif case == "bug":
+    closes, ended = asyncio.run(connection(request("out.children", 1), wait_close=True))
+    print(f"{backend}: answers {answers}, close {closes}, handler {ended}; logged: {logged}")
 elif case == "stop":
     from dash.testing.application_runners import ThreadedRunner
     from websockets.sync.client import connect

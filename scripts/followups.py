@@ -1,7 +1,7 @@
 """The follow-up reports' reproductions (dist/issues/pr-2..8.md), one case each.
 
-    python followups.py hook | stubborn | queue | stop | frames | refused | bug
-                        [fastapi | quart]
+    python followups.py hook | stubborn | queue | stop | frames | refused
+                        | refused-all | bug   [fastapi | quart]
 
 Each serves a small app in this process, playing its client at the ASGI
 boundary (all but stop) or over a real socket (stop), and prints what the
@@ -37,7 +37,8 @@ if case == "bug":  # a stand-in for a bug in dash's receive loop
 
     _quart.DashWebsocketCallback = a_dash_bug
 
-# refused: only the callbacks marked websocket=True (none here) are on WebSocket
+# refused: only the callbacks marked websocket=True (none here) are on WebSocket;
+# refused-all: all of them are
 app = Dash(__name__, backend=backend, websocket_callbacks=case != "refused")
 app.layout = html.Div([html.Div(id="out"), html.Div(id="in")])
 started = threading.Event()
@@ -131,8 +132,8 @@ elif case == "frames":  # what a client other than the renderer may send
         closes, ended = asyncio.run(connection(frame, wait_close=True))
         print(f"{backend}, frame {frame}: close {closes}, handler {ended}; logged: {logged}")
         logged.clear()
-elif case == "refused":  # a page older than the app, or another client
-    for output in ("out.children", "nope.children"):
+elif case.startswith("refused"):  # a page older than the app, or another client
+    for output in ("out.children", "nope.children")[case == "refused-all" :]:
         closes, ended = asyncio.run(connection(request(output, 1), wait_close=True))
         print(f"{backend}, request for {output}: answers {answers}, close {closes},", end=" ")
         print(f"handler {ended}; logged: {logged}")

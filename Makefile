@@ -176,13 +176,17 @@ test-at: chromedriver build/dash/.git/HEAD .venv/bin/python .venv-py39/bin/pytho
 
 # PR k's new and changed tests (from its tip), in dash's CI layout outside any
 # dash tree, against the base it applies on: the untouched release for PR 1,
-# PR 1 for the others (each applies on PR 1 alone), on 3.12, 3.9 and 3.13.
+# PR 1 for the others (each applies on PR 1 alone, unless it NEEDS others),
+# on 3.12, 3.9 and 3.13.
 # The guards fail there; what passes there is what the PR keeps. The exit
 # status is reported, not enforced.
-GUARD_BASE = $(if $(filter 1,$(PR)),upstream,pr-1)
+# A PR that needs others (prs/NN-*/NEEDS) is run against the previous tip,
+# which has them.
 GUARD_PREV = $(if $(filter 1,$(PR)),upstream,pr-$(shell echo $$(($(PR) - 1))))
+GUARD_NEEDS = $(wildcard prs/$(shell printf %02d $(PR))-*/NEEDS)
+GUARD_BASE = $(if $(filter 1,$(PR)),upstream,$(if $(GUARD_NEEDS),$(GUARD_PREV),pr-1))
 GUARD_TESTS = $(shell git -C build/dash diff --name-only --diff-filter=AM $(GUARD_PREV) pr-$(PR) -- 'tests/*test_*.py' 2>/dev/null)
-GUARD_VENVS = $(if $(filter 1,$(PR)),.venv-upstream .venv-upstream-py39 .venv-upstream-py313,.venv-pr-1 .venv-pr-1-py39 .venv-pr-1-py313)
+GUARD_VENVS = .venv-$(GUARD_BASE) .venv-$(GUARD_BASE)-py39 .venv-$(GUARD_BASE)-py313
 guards: chromedriver build/dash/.git/HEAD $(addsuffix /bin/python,$(GUARD_VENVS))
 	@$(if $(filter 1,$(PR)),,scripts/at.sh $(GUARD_BASE) >/dev/null;) for v in $(GUARD_VENVS); do \
 	  REF=pr-$(PR) scripts/run-outside.sh $$v $(GUARD_TESTS) -p no:sugar -q -rfE --continue-on-collection-errors \

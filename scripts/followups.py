@@ -1,10 +1,10 @@
 """The follow-up reports' reproductions (dist/issues/pr-2..8.md), one case each.
 
     python followups.py hook | stubborn | queue | stop | frames | refused
-                        | refused-all | bug   [fastapi | quart]
+                        | refused-all | bug | first   [fastapi | quart]
 
 Each serves a small app in this process, playing its client at the ASGI
-boundary (all but stop) or over a real socket (stop), and prints what the
+boundary (all but stop and first) or over a real socket, and prints what the
 client got and what was logged at WARNING or above.
 """
 import asyncio
@@ -37,10 +37,15 @@ if case == "bug":  # a stand-in for a bug in dash's receive loop
 
     _quart.DashWebsocketCallback = a_dash_bug
 
+if case == "first":  # as pages apps register callbacks: dash.callback
+    import dash
+
+    dash.callback(Output("late", "children"), Input("in", "title"))(lambda v: v)
+
 # refused: only the callbacks marked websocket=True (none here) are on WebSocket;
 # refused-all: all of them are
 app = Dash(__name__, backend=backend, websocket_callbacks=case != "refused")
-app.layout = html.Div([html.Div(id="out"), html.Div(id="in")])
+app.layout = html.Div([html.Div(id=i) for i in ("out", "in", "late")])
 started = threading.Event()
 answers = []  # the start of each frame the server sent
 
@@ -141,6 +146,28 @@ elif case.startswith("refused"):  # a page older than the app, or another client
 elif case == "bug":
     closes, ended = asyncio.run(connection(request("out.children", 1), wait_close=True))
     print(f"{backend}: answers {answers}, close {closes}, handler {ended}; logged: {logged}")
+elif case == "first":  # a fresh server; the first request is a WebSocket callback
+    import socket
+
+    import uvicorn
+    from websockets.sync.client import connect
+
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app.server, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    for _ in range(1000):  # up to 10 s
+        if server.started:
+            break
+        time.sleep(0.01)
+    url = f"ws://127.0.0.1:{port}/_dash-ws-callback"
+    with connect(url, origin=f"http://127.0.0.1:{port}") as websocket:
+        websocket.send(request("late.children", 1))
+        print(f"{backend} under uvicorn, first request: {websocket.recv(10)[:150]}")
+    server.should_exit = True
+    thread.join(10)
 elif case == "stop":
     from dash.testing.application_runners import ThreadedRunner
     from websockets.sync.client import connect

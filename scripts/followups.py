@@ -148,6 +148,7 @@ elif case == "bug":
     print(f"{backend}: answers {answers}, close {closes}, handler {ended}; logged: {logged}")
 elif case == "first":  # a fresh server; the first request is a WebSocket callback
     import socket
+    import urllib.request
 
     import uvicorn
     from websockets.sync.client import connect
@@ -163,9 +164,12 @@ elif case == "first":  # a fresh server; the first request is a WebSocket callba
             break
         time.sleep(0.01)
     url = f"ws://127.0.0.1:{port}/_dash-ws-callback"
-    with connect(url, origin=f"http://127.0.0.1:{port}") as websocket:
-        websocket.send(request("late.children", 1))
-        print(f"{backend} under uvicorn, first request: {websocket.recv(10)[:150]}")
+    for first in ("first request", "after an HTTP GET /"):
+        if first != "first request":
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
+        with connect(url, origin=f"http://127.0.0.1:{port}") as websocket:
+            websocket.send(request("late.children", 1))
+            print(f"{backend} under uvicorn, {first}: {websocket.recv(10)[:150]}")
     server.should_exit = True
     thread.join(10)
 elif case == "stop":
